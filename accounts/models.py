@@ -1,0 +1,56 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from returns_portal.countries import Country
+
+
+class User(AbstractUser):
+    """A person who signs in: a buyer, a member of a seller's store, or staff.
+
+    A buyer's country of residence is the default delivery country of their orders
+    and decides whether local return is available to them.
+    """
+
+    class Role(models.TextChoices):
+        BUYER = "buyer", _("Buyer")
+        SELLER = "seller", _("Seller")
+        STAFF = "staff", _("Marketplace staff")
+
+    country = models.CharField(
+        _("country of residence"),
+        max_length=2,
+        choices=Country.choices,
+        blank=True,
+        help_text=_("Used as the default delivery country of the buyer's orders."),
+    )
+    store = models.ForeignKey(
+        "catalog.Store",
+        verbose_name=_("store"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+        help_text=_("Set for members of a seller's store."),
+    )
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    @property
+    def role(self) -> "User.Role":
+        if self.is_staff:
+            return self.Role.STAFF
+        if self.store_id:
+            return self.Role.SELLER
+        return self.Role.BUYER
+
+    @property
+    def is_buyer(self) -> bool:
+        return self.role == self.Role.BUYER
+
+    @property
+    def is_seller(self) -> bool:
+        return self.role == self.Role.SELLER

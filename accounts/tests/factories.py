@@ -1,0 +1,38 @@
+import factory
+
+from accounts.models import User
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A buyer in Russia unless told otherwise."""
+
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    first_name = "Test"
+    last_name = factory.Sequence(lambda n: f"Person{n}")
+    country = "RU"
+    password = factory.PostGenerationMethodCall("set_password", "secret-pass-123")
+
+    @factory.post_generation
+    def _save_password(obj, create, extracted, **kwargs):
+        if create:
+            obj.save(update_fields=["password"])
+
+
+class BuyerFactory(UserFactory):
+    pass
+
+
+class SellerFactory(UserFactory):
+    country = ""
+    store = factory.SubFactory("catalog.tests.factories.StoreFactory")
+
+
+class StaffFactory(UserFactory):
+    country = ""
+    is_staff = True

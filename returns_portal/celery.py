@@ -1,0 +1,23 @@
+"""The Celery app: reads CELERY_* settings, finds each app's tasks.py.
+
+The beat schedule lives here, in code, under version control. Run exactly one beat
+in production (``celery -A returns_portal beat``); the embedded default runs it
+inside the worker (``celery -A returns_portal worker -B``).
+"""
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "returns_portal.settings.local")
+
+app = Celery("returns_portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "clear-expired-sessions": {
+        "task": "accounts.tasks.clear_expired_sessions",
+        "schedule": crontab(hour=3, minute=17),
+    },
+}

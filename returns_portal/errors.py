@@ -1,0 +1,27 @@
+"""The one error type for expected domain failures.
+
+Services raise ``DomainError``; views turn it into a form error or a 4xx response,
+never a 500. Codes are stable (tests and API clients rely on them); messages are
+translated, plain-language sentences for the person who tried.
+"""
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    NOT_A_BUYER = "not_a_buyer"
+    PRODUCT_UNAVAILABLE = "product_unavailable"
+    OWN_PRODUCT = "own_product"
+    INVALID_QUANTITY = "invalid_quantity"
+    NO_DELIVERY_COUNTRY = "no_delivery_country"
+    INVALID_TRANSITION = "invalid_transition"
+    NOT_ALLOWED = "not_allowed"
+
+
+class DomainError(Exception):
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __str__(self) -> str:
+        return str(self.message)

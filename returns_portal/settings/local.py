@@ -1,0 +1,5 @@
+"""A developer's laptop or a demo: embedded defaults, DEBUG on unless told otherwise."""
+from .base import *  # noqa: F401,F403
+from .base import env
+
+DEBUG = env.bool("DEBUG", default=True)

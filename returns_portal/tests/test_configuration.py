@@ -1,0 +1,75 @@
+"""Production settings: safe when given real values, refusing to start otherwise."""
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"}}
+    clean.update({"DJANGO_SETTINGS_MODULE": "returns_portal.settings.production", **env})
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture
+def real_values(tmp_path) -> dict[str, str]:
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(60),
+        "ALLOWED_HOSTS": "returns.example.com",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "VAR_DIR": str(tmp_path),
+    }
+
+
+def test_production_passes_check_deploy_without_warnings(real_values):
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **real_values)
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_secret_key(real_values):
+    del real_values["SECRET_KEY"]
+    result = _manage("check", **real_values)
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_a_weak_secret_key(real_values):
+    result = _manage("check", **{**real_values, "SECRET_KEY": "short"})
+    assert result.returncode != 0
+    assert "SECRET_KEY must be a random value" in result.stderr
+
+
+def test_production_refuses_debug(real_values):
+    result = _manage("check", **{**real_values, "DEBUG": "on"})
+    assert result.returncode != 0
+    assert "DEBUG must be off in production" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "database_url, engine",
+    [
+        (None, "django.db.backends.sqlite3"),
+        ("postgres://postgres@127.0.0.1:5432/anything", "django.db.backends.postgresql"),
+    ],
+)
+def test_database_url_selects_the_database_and_sqlite_is_the_default(tmp_path, database_url, engine):
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update({"DJANGO_SETTINGS_MODULE": "returns_portal.settings.local", "VAR_DIR": str(tmp_path)})
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    code = "from django.conf import settings as s; d = s.DATABASES['default']; print(d['ENGINE'], d['NAME'])"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    printed_engine, name = result.stdout.split()
+    assert printed_engine == engine, result.stderr
+    if database_url is None:
+        assert name == str(tmp_path / "db.sqlite3")
