@@ -17,7 +17,11 @@ from .models import Product
 
 def product_list(request: HttpRequest) -> HttpResponse:
     form = CatalogFilterForm(request.GET)
-    filters = form.cleaned_data if form.is_valid() else {}
+    form.is_valid()
+    # An invalid field drops only itself: a ticked "Local return" or MALL must still hold.
+    filters = form.cleaned_data
+    if "category" in form.errors:  # not even a slug, so no such category
+        raise Http404(_("No such category."))
     country = selectors.viewer_country(request)
     tree = selectors.category_tree()
 
@@ -82,6 +86,8 @@ def country_set(request: HttpRequest) -> HttpResponse:
     else:
         messages.error(request, _("Please choose a country from the list."))
     next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         next_url = "catalog:product_list"
     return redirect(next_url)

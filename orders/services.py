@@ -37,8 +37,8 @@ def _order_create_with_unique_number(**fields) -> Order:
 def order_place(*, buyer: User, product: Product, quantity: int) -> Order:
     """Buy ``quantity`` of ``product`` now: creates a paid order (payment is simulated).
 
-    Refused when the user is not a buyer, has no country to deliver to, the product
-    is not on sale, the product is the buyer's own store's, or the quantity is out of range.
+    Refused when the user is not a buyer (store members and staff cannot buy), has no
+    country to deliver to, the product is not on sale, or the quantity is out of range.
     """
     if not buyer.is_buyer:
         raise DomainError(ErrorCode.NOT_A_BUYER, _("Only buyer accounts can place orders."))
@@ -93,10 +93,15 @@ def _order_transition(*, order_id: int, actor: User, to_status: str, check_actor
         order = Order.objects.select_for_update().get(pk=order_id)
         check_actor(order)
         if not order.can_move_to(to_status):
-            raise DomainError(
-                ErrorCode.INVALID_TRANSITION,
-                _("This order is already %(status)s.") % {"status": order.get_status_display().lower()},
-            )
+            current = order.get_status_display().lower()
+            if order.status == to_status:
+                message = _("This order is already %(status)s.") % {"status": current}
+            else:
+                message = _("This order is %(status)s, so it cannot be marked %(target)s now.") % {
+                    "status": current,
+                    "target": Order.Status(to_status).label.lower(),
+                }
+            raise DomainError(ErrorCode.INVALID_TRANSITION, message)
         from_status = order.status
         order.status = to_status
         for name, value in fields.items():

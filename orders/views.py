@@ -77,10 +77,19 @@ def seller_order_list(request: HttpRequest) -> HttpResponse:
     else:
         status = ""
     page = Paginator(orders, settings.ORDERS_PAGE_SIZE).get_page(request.GET.get("page"))
+    # The pagination links keep the status tab.
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "orders/seller_order_list.html",
-        {"page": page, "status": status, "statuses": Order.Status.choices, "ship_form": ShipOrderForm()},
+        {
+            "page": page,
+            "status": status,
+            "statuses": Order.Status.choices,
+            "ship_form": ShipOrderForm(),
+            "query_without_page": query.urlencode(),
+        },
     )
 
 

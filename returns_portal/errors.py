@@ -10,7 +10,6 @@ from enum import StrEnum
 class ErrorCode(StrEnum):
     NOT_A_BUYER = "not_a_buyer"
     PRODUCT_UNAVAILABLE = "product_unavailable"
-    OWN_PRODUCT = "own_product"
     INVALID_QUANTITY = "invalid_quantity"
     NO_DELIVERY_COUNTRY = "no_delivery_country"
     INVALID_TRANSITION = "invalid_transition"
