@@ -269,6 +269,7 @@ def test_seller_home_redirects_to_the_seller_desk(client, seller):
         ("?status=paid", {"paid"}, "paid"),
         ("?status=shipped", {"shipped"}, "shipped"),
         ("?status=delivered", {"delivered"}, "delivered"),
+        ("?status=all", {"paid", "shipped", "delivered"}, ""),
         ("?status=bogus", {"paid", "shipped", "delivered"}, ""),
     ],
 )
@@ -280,7 +281,7 @@ def test_seller_desk_shows_only_its_own_stores_orders_per_status_tab(client, des
     assert response.context["status"] == current_tab
     html = response.content.decode()
     assert desk["other_store"].number not in html
-    for value in ("paid", "shipped", "delivered"):
+    for value in ("paid", "shipped", "delivered", "all"):
         assert f'href="?status={value}"' in html
 
 
