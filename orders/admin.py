@@ -35,6 +35,11 @@ class OrderAdmin(admin.ModelAdmin):
                        "created_at", "paid_at", "shipped_at", "delivered_at", "updated_at")
     inlines = [OrderLineInline, OrderEventInline]
 
+    def has_add_permission(self, request) -> bool:
+        return False  # orders come from buyers' purchases, never typed in
+
+
+
 
 @admin.register(OrderLine)
 class OrderLineAdmin(admin.ModelAdmin):
@@ -43,6 +48,9 @@ class OrderLineAdmin(admin.ModelAdmin):
     list_filter = ("order__status",)
     search_fields = ("order__number", "title", "product__title")
     readonly_fields = ("order", "product", "title", "unit_price", "quantity", "line_total")
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 @admin.register(OrderEvent)
