@@ -40,9 +40,6 @@ def product_list(request: HttpRequest) -> HttpResponse:
         stocked_in_country=country if filters.get("mall") else None,
     )
     page = Paginator(products, settings.CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
-
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "catalog/product_list.html",
@@ -53,7 +50,6 @@ def product_list(request: HttpRequest) -> HttpResponse:
             "tree": tree,
             "current_category": current_category,
             "mall": bool(filters.get("mall")),
-            "query_without_page": query.urlencode(),
         },
     )
 

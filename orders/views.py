@@ -77,9 +77,6 @@ def seller_order_list(request: HttpRequest) -> HttpResponse:
     else:
         status = ""
     page = Paginator(orders, settings.ORDERS_PAGE_SIZE).get_page(request.GET.get("page"))
-    # The pagination links keep the status tab.
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "orders/seller_order_list.html",
@@ -88,7 +85,6 @@ def seller_order_list(request: HttpRequest) -> HttpResponse:
             "status": status,
             "statuses": Order.Status.choices,
             "ship_form": ShipOrderForm(),
-            "query_without_page": query.urlencode(),
         },
     )
 
