@@ -1,2 +1,248 @@
-# Disputes, local-return requests, timeline, inspections and refunds arrive with the
-# disputes issue; the app is registered now so migrations start from a stable set.
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .uploads import evidence_upload_to, private_storage
+
+
+class Dispute(models.Model):
+    """A buyer's claim on one order line: a return (local or international) or a refund only."""
+
+    class Kind(models.TextChoices):
+        RETURN = "return", _("Return goods and money")
+        REFUND_ONLY = "refund_only", _("Refund only (keep the goods)")
+
+    class Route(models.TextChoices):
+        NONE = "", _("No return")
+        LOCAL = "local", _("Local return")
+        INTERNATIONAL = "international", _("International return")
+
+    class State(models.TextChoices):
+        AWAITING_SELLER = "awaiting_seller", _("Waiting for the seller")
+        AWAITING_BUYER_SHIPMENT = "awaiting_buyer_shipment", _("Waiting for the buyer to ship")
+        RETURN_IN_TRANSIT = "return_in_transit", _("Return on its way")
+        COUNTER_OFFERED = "counter_offered", _("Seller made a counter-offer")
+        REJECTED = "rejected", _("Rejected by the seller")
+        ESCALATED = "escalated", _("With marketplace staff")
+        REFUND_PENDING = "refund_pending", _("Refund being paid")
+        REFUNDED = "refunded", _("Refunded")
+        CLOSED = "closed", _("Closed")
+
+    class Resolution(models.TextChoices):
+        NONE = "", _("Open")
+        WITHDRAWN = "withdrawn", _("Withdrawn by the buyer")
+        REJECTED = "rejected", _("Closed as rejected")
+        BUYER_TIMEOUT = "buyer_timeout", _("Closed: the buyer did not ship in time")
+        REFUNDED = "refunded", _("Refunded")
+
+    class Reason(models.TextChoices):
+        CHANGED_MIND = "changed_mind", _("Changed my mind")
+        NOT_AS_EXPECTED = "not_as_expected", _("Colour, size or shape not as expected")
+        SMELL = "smell", _("Unpleasant smell")
+        NOT_AS_DESCRIBED = "not_as_described", _("Not as described")
+        DAMAGED = "damaged", _("Damaged")
+        WRONG_ITEM = "wrong_item", _("Wrong item")
+        OTHER = "other", _("Other")
+
+    TERMINAL_STATES = frozenset({State.REFUNDED, State.CLOSED})
+
+    order_line = models.ForeignKey(
+        "orders.OrderLine", verbose_name=_("order line"), on_delete=models.PROTECT, related_name="disputes"
+    )
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("buyer"), on_delete=models.PROTECT, related_name="disputes"
+    )
+    store = models.ForeignKey(
+        "catalog.Store", verbose_name=_("store"), on_delete=models.PROTECT, related_name="disputes"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    route = models.CharField(_("route"), max_length=20, choices=Route.choices, blank=True, default="")
+    state = models.CharField(_("state"), max_length=30, choices=State.choices, default=State.AWAITING_SELLER)
+    resolution = models.CharField(_("resolution"), max_length=20, choices=Resolution.choices, blank=True, default="")
+    amount = models.DecimalField(_("compensation"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    reason = models.CharField(_("reason"), max_length=30, choices=Reason.choices)
+    description = models.TextField(_("description"), blank=True)
+    # The deadline of the current step; NULL when nobody is on the clock.
+    deadline_at = models.DateTimeField(_("current deadline"), null=True, blank=True)
+    created_at = models.DateTimeField(_("opened"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
+        indexes = [
+            models.Index(fields=["state", "deadline_at"], name="dispute_state_deadline"),
+            models.Index(fields=["buyer", "-created_at"], name="dispute_buyer_created"),
+            models.Index(fields=["store", "state"], name="dispute_store_state"),
+        ]
+        constraints = [
+            # One open dispute per order line, enforced by the database itself.
+            models.UniqueConstraint(
+                fields=["order_line"],
+                condition=~Q(state__in=["refunded", "closed"]),
+                name="dispute_one_open_per_line",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="dispute_amount_positive"),
+            models.CheckConstraint(
+                condition=(Q(kind="return") & Q(route__in=["local", "international"]))
+                | (Q(kind="refund_only") & Q(route="")),
+                name="dispute_route_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_kind_display()} — {self.order_line_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("disputes:dispute_detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.state not in self.TERMINAL_STATES
+
+    @property
+    def is_local_return(self) -> bool:
+        return self.kind == self.Kind.RETURN and self.route == self.Route.LOCAL
+
+    @property
+    def needs_evidence(self) -> bool:
+        return not self.is_local_return
+
+    @property
+    def kind_label(self) -> str:
+        if self.kind == self.Kind.RETURN:
+            return f"{self.get_kind_display()}: {self.get_route_display()}"
+        return str(self.get_kind_display())
+
+
+class DisputeEvent(models.Model):
+    """Append-only timeline: who did what, when, from which state to which."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", _("Dispute opened")
+        WITHDRAWN = "withdrawn", _("Dispute withdrawn")
+        REOPENED = "reopened", _("Dispute reopened")
+        MESSAGE = "message", _("Message")
+
+    dispute = models.ForeignKey(Dispute, verbose_name=_("dispute"), on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty when the system acted (a deadline passed)."),
+    )
+    kind = models.CharField(_("what"), max_length=30, choices=Kind.choices)
+    from_state = models.CharField(_("from"), max_length=30, choices=Dispute.State.choices, blank=True)
+    to_state = models.CharField(_("to"), max_length=30, choices=Dispute.State.choices, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("timeline event")
+        verbose_name_plural = _("timeline events")
+        indexes = [models.Index(fields=["dispute", "created_at"], name="dispute_event_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.dispute_id}: {self.get_kind_display()}"
+
+
+class DisputeMessage(models.Model):
+    dispute = models.ForeignKey(
+        Dispute, verbose_name=_("dispute"), on_delete=models.CASCADE, related_name="messages"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.PROTECT, related_name="+"
+    )
+    body = models.TextField(_("message"))
+    created_at = models.DateTimeField(_("sent"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        indexes = [models.Index(fields=["dispute", "created_at"], name="dispute_message_thread")]
+
+    def __str__(self) -> str:
+        return f"{self.dispute_id}: {self.body[:40]}"
+
+
+class DisputeAttachment(models.Model):
+    """A photo or video: evidence given at opening (no message) or attached to a message.
+
+    Stored in private storage (outside static files, not web-served); the file view
+    streams it only to the dispute's buyer, its seller and staff.
+    """
+
+    dispute = models.ForeignKey(
+        Dispute, verbose_name=_("dispute"), on_delete=models.CASCADE, related_name="attachments"
+    )
+    message = models.ForeignKey(
+        DisputeMessage,
+        verbose_name=_("message"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="attachments",
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    file = models.FileField(_("file"), upload_to=evidence_upload_to, storage=private_storage, max_length=300)
+    original_name = models.CharField(_("original name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=50)
+    size = models.PositiveBigIntegerField(_("size in bytes"))
+    created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+    def get_absolute_url(self) -> str:
+        return reverse("disputes:attachment", args=[self.dispute_id, self.pk])
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One row of the dispute's transition table."""
+
+    name: str
+    sources: frozenset[str]
+    target: str
+
+
+S = Dispute.State
+OPEN_STATES = frozenset(set(S.values) - Dispute.TERMINAL_STATES)
+
+# The whole lifecycle at a glance; services look transitions up here and nowhere else.
+TRANSITIONS: dict[str, Transition] = {
+    t.name: t
+    for t in (
+        Transition("withdraw", frozenset({S.AWAITING_SELLER, S.AWAITING_BUYER_SHIPMENT, S.COUNTER_OFFERED,
+                                          S.REJECTED, S.ESCALATED}), S.CLOSED),
+        Transition("reopen", frozenset({S.CLOSED}), S.AWAITING_SELLER),
+    )
+}
+

@@ -97,6 +97,8 @@ class OrderLine(models.Model):
     unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2)
     quantity = models.PositiveIntegerField(_("quantity"))
     line_total = models.DecimalField(_("line total"), max_digits=12, decimal_places=2)
+    # Kept in step with the refund ledger by the refund service, under the line's row lock.
+    refunded_amount = models.DecimalField(_("refunded"), max_digits=12, decimal_places=2, default=Decimal("0"))
 
     class Meta:
         ordering = ["order", "id"]
@@ -106,10 +108,28 @@ class OrderLine(models.Model):
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
             models.CheckConstraint(condition=Q(unit_price__gt=0), name="order_line_price_positive"),
             models.CheckConstraint(condition=Q(line_total__gt=0), name="order_line_total_positive"),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=models.F("line_total")),
+                name="order_line_refund_within_total",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.order.number}: {self.title} × {self.quantity}"
+
+    @property
+    def current_dispute(self):
+        """The open dispute on this line, else the latest one, else None.
+
+        Reads ``disputes.all()``: prefetch it when listing lines."""
+        disputes = sorted(self.disputes.all(), key=lambda d: (d.created_at, d.pk), reverse=True)
+        open_disputes = [d for d in disputes if d.is_open]
+        return (open_disputes or disputes or [None])[0]
+
+    @property
+    def refundable_amount(self) -> Decimal:
+        """What a dispute may still claim on this line: paid minus already refunded."""
+        return self.line_total - self.refunded_amount
 
     @staticmethod
     def total_for(unit_price: Decimal, quantity: int) -> Decimal:

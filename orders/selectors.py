@@ -8,7 +8,7 @@ from .models import Order, OrderLine
 
 def _with_lines(orders: QuerySet[Order]) -> QuerySet[Order]:
     return orders.select_related("store").prefetch_related(
-        Prefetch("lines", queryset=OrderLine.objects.select_related("product"))
+        Prefetch("lines", queryset=OrderLine.objects.select_related("product").prefetch_related("disputes"))
     )
 
 

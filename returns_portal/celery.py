@@ -20,4 +20,8 @@ app.conf.beat_schedule = {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),
     },
+    "send-unsent-notification-emails": {
+        "task": "notifications.tasks.send_unsent_notification_emails",
+        "schedule": crontab(minute="*/5"),
+    },
 }

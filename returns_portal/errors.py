@@ -14,6 +14,11 @@ class ErrorCode(StrEnum):
     NO_DELIVERY_COUNTRY = "no_delivery_country"
     INVALID_TRANSITION = "invalid_transition"
     NOT_ALLOWED = "not_allowed"
+    NOT_ELIGIBLE = "not_eligible"
+    ALREADY_OPEN = "already_open"
+    INVALID_CHOICE = "invalid_choice"
+    INVALID_UPLOAD = "invalid_upload"
+    EMPTY_MESSAGE = "empty_message"
 
 
 class DomainError(Exception):

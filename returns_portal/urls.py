@@ -11,6 +11,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("notifications/", include("notifications.urls")),
+    path("", include("disputes.urls")),
     path("", include("orders.urls")),
     path("", include("catalog.urls")),
 ]

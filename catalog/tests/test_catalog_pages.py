@@ -515,12 +515,13 @@ def catalog_shape():
 @pytest.mark.parametrize(
     ("login", "url", "budget"),
     [
-        # Measured: 5 queries for a buyer (session, user, categories, count, page), at 10 and at 200 products.
-        (True, "/", 5),
+        # Measured: 6 queries for a buyer (session, user, unread notifications, categories, count, page),
+        # at 10 and at 200 products.
+        (True, "/", 6),
         # Measured: 3 queries anonymously (categories, count, page) -- no session row yet.
         (False, "/", 3),
-        # Measured: 5 queries for a buyer with both filters on, at 10 and at 200 products.
-        (True, "/?mall=on&local_return=on", 5),
+        # Measured: 6 queries for a buyer with both filters on, at 10 and at 200 products.
+        (True, "/?mall=on&local_return=on", 6),
         # Measured: 3 queries anonymously with both filters on, at 10 and at 200 products.
         (False, "/?mall=on&local_return=on", 3),
     ],
@@ -541,8 +542,9 @@ def test_catalog_query_count_stays_flat_as_the_catalog_grows(client, ru_buyer, c
 @pytest.mark.parametrize(
     ("login", "budget"),
     [
-        # Measured: 5 queries for a buyer (session, user, product, return countries, local stock), 1 or 30 warehouses.
-        (True, 5),
+        # Measured: 6 queries for a buyer (session, user, unread notifications, product, return countries,
+        # local stock), 1 or 30 warehouses.
+        (True, 6),
         # Measured: 3 queries anonymously (product, return countries, local stock), 1 or 30 warehouses.
         (False, 3),
     ],

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "catalog",
     "orders",
     "disputes",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -62,6 +63,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "catalog.context_processors.viewer_country",
+                "notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -108,6 +110,8 @@ STORAGES = {
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Returns portal <noreply@returns-portal.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Scheme and host of the links in e-mails (no trailing slash), e.g. https://returns.example.com
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
 # Celery. The default broker is kombu's filesystem transport under var/, so a laptop
 # needs no broker server; production sets CELERY_BROKER_URL=redis://...
@@ -153,3 +157,33 @@ LOCAL_RETURN_RULES = [
     "disputes.rules.local_return.CategoryAllowsLocalReturn",
     "disputes.rules.local_return.ReturnWarehouseInCountry",
 ]
+DISPUTE_ELIGIBILITY_RULES = [
+    "disputes.rules.eligibility.LineBelongsToBuyer",
+    "disputes.rules.eligibility.LineDelivered",
+    "disputes.rules.eligibility.ProtectionWindowOpen",
+    "disputes.rules.eligibility.NoOtherOpenDispute",
+    "disputes.rules.eligibility.CompensationInRange",
+    "disputes.rules.eligibility.EvidenceProvided",
+    "disputes.rules.eligibility.LocalReturnOfferedBySeller",
+    "disputes.rules.eligibility.LocalReturnAllowedForCategory",
+    "disputes.rules.eligibility.LocalReturnWarehouseInCountry",
+]
+
+# Dispute deadlines, in calendar days (DESIGN §3).
+SELLER_RESPONSE_DAYS = env.int("SELLER_RESPONSE_DAYS", default=5)
+BUYER_SHIP_DAYS = env.int("BUYER_SHIP_DAYS", default=10)
+SELLER_RECEIPT_DAYS = env.int("SELLER_RECEIPT_DAYS", default=15)
+ESCALATION_DAYS = env.int("ESCALATION_DAYS", default=7)
+STAFF_DECISION_DAYS = env.int("STAFF_DECISION_DAYS", default=7)
+
+# Evidence uploads (photos and videos): private files, never under static or MEDIA_URL.
+PRIVATE_MEDIA_ROOT = Path(env("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
+STORAGES["private"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": str(PRIVATE_MEDIA_ROOT)},  # never web-served: a view checks who asks
+}
+EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
+EVIDENCE_MAX_FILES = env.int("EVIDENCE_MAX_FILES", default=10)
+
+# Minor units per currency (how many decimals a compensation may have).
+CURRENCY_DECIMALS = {"RUB": 2, "USD": 2, "EUR": 2, "CNY": 2, "TRY": 2, "UAH": 2, "KZT": 2, "BYN": 2, "JPY": 0}

@@ -1,0 +1,169 @@
+"""Request-time eligibility: may this buyer open this dispute on this order line?
+
+Checked when the form is shown (to explain a disabled option) and again inside the
+opening transaction. Every rule is pure: it reads ``DisputeFacts`` only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from .base import ChainResult, Rule, RuleChain, RuleResult
+from .local_return import CategoryAllowsLocalReturn, ReturnWarehouseInCountry, SellerOffersLocalReturn
+
+KIND_RETURN = "return"
+ROUTE_LOCAL = "local"
+
+
+@dataclass(frozen=True)
+class DisputeFacts:
+    buyer_id: int
+    line_buyer_id: int
+    order_delivered: bool
+    delivered_at: datetime | None
+    now: datetime
+    protection_days: int
+    has_open_dispute: bool
+    kind: str
+    route: str
+    amount: Decimal | None  # None while the buyer has not entered one yet
+    refundable_amount: Decimal  # paid for the line minus what was already refunded
+    currency_decimals: int
+    evidence_count: int
+    # Local return (same fields as LocalReturnFacts, so the catalog's rules apply as they are).
+    buyer_country: str
+    seller_offers_local_return: bool
+    category_name: str
+    category_allows_local_return: bool
+    return_warehouse_countries: frozenset[str]
+
+    @property
+    def is_local_return(self) -> bool:
+        return self.kind == KIND_RETURN and self.route == ROUTE_LOCAL
+
+    @property
+    def protection_ends_at(self) -> datetime | None:
+        return None if self.delivered_at is None else self.delivered_at + timedelta(days=self.protection_days)
+
+
+class LineBelongsToBuyer(Rule):
+    code = "line_belongs_to_buyer"
+
+    def check(self, facts: DisputeFacts) -> RuleResult:
+        if facts.buyer_id == facts.line_buyer_id:
+            return self.passed()
+        return self.failed(_("This order is not yours."))
+
+
+class LineDelivered(Rule):
+    code = "line_delivered"
+
+    def check(self, facts: DisputeFacts) -> RuleResult:
+        if facts.order_delivered:
+            return self.passed()
+        return self.failed(_("Confirm that you received the order first; a dispute can be opened after delivery."))
+
+
+class ProtectionWindowOpen(Rule):
+    code = "protection_window_open"
+
+    def check(self, facts: DisputeFacts) -> RuleResult:
+        ends = facts.protection_ends_at
+        if ends is None or facts.now < ends:
+            return self.passed()  # not delivered is LineDelivered's refusal, not this one's
+        return self.failed(
+            _("Buyer protection for this order ended on %(date)s.")
+            # In the buyer-facing time zone, as every other date the buyer sees (not UTC).
+            % {"date": formats.date_format(timezone.localtime(ends), "DATETIME_FORMAT")}
+        )
+
+
+class NoOtherOpenDispute(Rule):
+    code = "no_open_dispute"
+
+    def check(self, facts: DisputeFacts) -> RuleResult:
+        if not facts.has_open_dispute:
+            return self.passed()
+        return self.failed(_("There is already an open dispute on this item."))
+
+
+def _decimal_places(amount: Decimal) -> int:
+    """Fractional digits that carry value: 1000.00 has none (a whole yen amount read back from
+    a two-decimal column), 12.340 has two. Exact: no rounding to the decimal context."""
+    _sign, digits, exponent = amount.as_tuple()
+    while exponent < 0 and len(digits) > 1 and digits[-1] == 0:
+        digits, exponent = digits[:-1], exponent + 1
+    return max(0, -exponent)
+
+
+class CompensationInRange(Rule):
+    code = "compensation_in_range"
+
+    def check(self, facts: DisputeFacts) -> RuleResult:
+        amount = facts.amount
+        if amount is None:
+            return self.passed()  # nothing entered yet: the form asks for it
+        if not amount.is_finite() or amount <= 0:
+            return self.failed(_("The compensation must be more than zero."))
+        if _decimal_places(amount) > facts.currency_decimals:
+            return self.failed(
+                _("The compensation can have at most %(places)d decimal places.") % {"places": facts.currency_decimals}
+            )
+        if amount > facts.refundable_amount:
+            return self.failed(
+                _("The compensation cannot be more than %(max)s, what you paid for this item minus refunds.")
+                % {"max": formats.number_format(facts.refundable_amount, decimal_pos=facts.currency_decimals,
+                                                force_grouping=True)}
+            )
+        return self.passed()
+
+
+class EvidenceProvided(Rule):
+    """A local return needs no proof; every other kind needs a photo or a video."""
+
+    code = "evidence_required"
+
+    def check(self, facts: DisputeFacts) -> RuleResult:
+        if facts.is_local_return or facts.evidence_count > 0:
+            return self.passed()
+        return self.failed(_("Attach at least one photo or video showing the problem."))
+
+
+class _OnlyForLocalReturn(Rule):
+    """Runs a local-return rule only when the buyer chose the local-return route."""
+
+    inner: type[Rule]
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.code = cls.inner.code
+
+    def check(self, facts: DisputeFacts) -> RuleResult:
+        if not facts.is_local_return:
+            return self.passed()
+        return self.inner().check(facts)
+
+
+class LocalReturnOfferedBySeller(_OnlyForLocalReturn):
+    inner = SellerOffersLocalReturn
+
+
+class LocalReturnAllowedForCategory(_OnlyForLocalReturn):
+    inner = CategoryAllowsLocalReturn
+
+
+class LocalReturnWarehouseInCountry(_OnlyForLocalReturn):
+    inner = ReturnWarehouseInCountry
+
+
+def eligibility_chain() -> RuleChain:
+    return RuleChain.from_paths(settings.DISPUTE_ELIGIBILITY_RULES)
+
+
+def check_eligibility(facts: DisputeFacts) -> ChainResult:
+    return eligibility_chain().run(facts)

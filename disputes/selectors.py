@@ -1,0 +1,164 @@
+"""Reads of disputes, always scoped to the person asking."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from catalog.models import Warehouse
+from orders.models import Order, OrderLine
+
+from .models import OPEN_STATES, Dispute, DisputeAttachment, DisputeEvent, DisputeMessage
+from .rules.base import ChainResult
+from .rules.conditions import ReturnCondition, conditions_for
+from .rules.eligibility import KIND_RETURN, ROUTE_LOCAL, DisputeFacts, check_eligibility
+
+
+def disputes_visible_to(user: User) -> QuerySet[Dispute]:
+    """Staff see every dispute, a seller its store's, a buyer their own; anyone else none."""
+    disputes = Dispute.objects.select_related("order_line__order", "order_line__product", "store", "buyer")
+    if not user.is_authenticated:
+        return disputes.none()
+    if user.is_staff:
+        return disputes
+    if user.store_id:
+        return disputes.filter(store_id=user.store_id)
+    return disputes.filter(buyer=user)
+
+
+def disputes_for_buyer(buyer: User, *, open_only: bool | None = None) -> QuerySet[Dispute]:
+    disputes = Dispute.objects.filter(buyer=buyer).select_related("order_line__order", "store")
+    if open_only is True:
+        disputes = disputes.filter(state__in=OPEN_STATES)
+    elif open_only is False:
+        disputes = disputes.exclude(state__in=OPEN_STATES)
+    return disputes
+
+
+def order_lines_for_buyer(buyer: User) -> QuerySet[OrderLine]:
+    return OrderLine.objects.filter(order__buyer=buyer).select_related(
+        "order", "product__category", "product__store"
+    )
+
+
+def dispute_page_data(dispute: Dispute) -> dict:
+    """Timeline, messages with attachments and the opening evidence: four queries, however long."""
+    return {
+        "events": list(DisputeEvent.objects.filter(dispute=dispute).select_related("actor")),
+        "thread": list(
+            DisputeMessage.objects.filter(dispute=dispute)
+            .select_related("author")
+            .prefetch_related(Prefetch("attachments", queryset=DisputeAttachment.objects.order_by("id")))
+        ),
+        "evidence": list(DisputeAttachment.objects.filter(dispute=dispute, message__isnull=True)),
+    }
+
+
+def attachment_for(user: User, *, dispute_pk: int, attachment_pk: int) -> DisputeAttachment:
+    dispute = disputes_visible_to(user).get(pk=dispute_pk)
+    return DisputeAttachment.objects.get(dispute=dispute, pk=attachment_pk)
+
+
+def return_warehouse_countries(line: OrderLine) -> frozenset[str]:
+    return frozenset(
+        Warehouse.objects.return_points_for(line.product.store).values_list("country", flat=True).distinct()
+    )
+
+
+def return_destination(line: OrderLine) -> Warehouse | None:
+    """Where a local return of this line goes: the seller's own return warehouse in the
+    buyer's delivery country, else the marketplace's."""
+    return (
+        Warehouse.objects.return_points_for(line.product.store)
+        .filter(country=line.order.delivery_country)
+        .order_by("store_id", "pk")  # a store's own warehouse (non-NULL) before the platform's
+        .first()
+    )
+
+
+def line_has_open_dispute(line: OrderLine) -> bool:
+    return Dispute.objects.filter(order_line=line, state__in=OPEN_STATES).exists()
+
+
+def eligibility_facts(
+    *,
+    buyer: User,
+    line: OrderLine,
+    kind: str,
+    route: str,
+    amount: Decimal | None,
+    evidence_count: int,
+    now: datetime | None = None,
+    warehouse_countries: frozenset[str] | None = None,
+) -> DisputeFacts:
+    order = line.order
+    category = line.product.category
+    return DisputeFacts(
+        buyer_id=buyer.pk,
+        line_buyer_id=order.buyer_id,
+        order_delivered=order.status == Order.Status.DELIVERED,
+        delivered_at=order.delivered_at,
+        now=now or timezone.now(),
+        protection_days=settings.BUYER_PROTECTION_DAYS,
+        has_open_dispute=line_has_open_dispute(line),
+        kind=kind,
+        route=route,
+        amount=amount,
+        refundable_amount=line.refundable_amount,
+        currency_decimals=settings.CURRENCY_DECIMALS.get(order.currency, 2),
+        evidence_count=evidence_count,
+        buyer_country=order.delivery_country,
+        seller_offers_local_return=line.product.local_return,
+        category_name=category.name,
+        category_allows_local_return=category.local_return_allowed,
+        return_warehouse_countries=(
+            warehouse_countries if warehouse_countries is not None else return_warehouse_countries(line)
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class OpeningOptions:
+    """What the opening form shows: can a dispute be opened at all, can it be a local
+    return (and if not, why), where a local return goes, and what will be checked."""
+
+    general: ChainResult
+    local_return: ChainResult
+    destination: Warehouse | None
+    conditions: list[ReturnCondition]
+
+    @property
+    def can_open(self) -> bool:
+        return self.general.passed
+
+    @property
+    def local_return_available(self) -> bool:
+        return self.local_return.passed
+
+
+LOCAL_RETURN_CODES = frozenset(
+    {"seller_offers_local_return", "category_allows_local_return", "return_warehouse_in_country"}
+)
+
+
+def opening_options(*, buyer: User, line: OrderLine) -> OpeningOptions:
+    facts = eligibility_facts(
+        buyer=buyer, line=line, kind=KIND_RETURN, route=ROUTE_LOCAL, amount=None, evidence_count=0
+    )
+    result = check_eligibility(facts)
+    general = ChainResult(tuple(r for r in result.results if r.code not in LOCAL_RETURN_CODES))
+    local = ChainResult(tuple(r for r in result.results if r.code in LOCAL_RETURN_CODES))
+    category = line.product.category
+    return OpeningOptions(
+        general=general,
+        local_return=local,
+        destination=return_destination(line) if local.passed else None,
+        conditions=conditions_for(
+            category_kind=category.kind, not_returnable_once_opened=category.not_returnable_once_opened
+        ),
+    )

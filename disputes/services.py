@@ -1,0 +1,289 @@
+"""Writes to disputes: one function per use case.
+
+Every transition is one transaction: lock the dispute row, re-check the state against
+``TRANSITIONS``, write, append a ``DisputeEvent``, and queue notifications (e-mail is
+sent on commit). Applied twice, or raced, a transition has exactly one effect.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from notifications.services import notify
+from orders.models import OrderLine
+from returns_portal.errors import DomainError, ErrorCode
+
+from . import selectors
+from .models import TRANSITIONS, Dispute, DisputeAttachment, DisputeEvent, DisputeMessage
+from .rules.base import ChainResult
+from .rules.eligibility import check_eligibility
+from .uploads import validate_evidence_file
+
+
+class NotEligible(DomainError):
+    """Opening refused by the eligibility chain; ``result`` holds every reason."""
+
+    def __init__(self, result: ChainResult) -> None:
+        super().__init__(ErrorCode.NOT_ELIGIBLE, " ".join(result.messages))
+        self.result = result
+
+
+def _deadline(days: int):
+    return timezone.now() + timedelta(days=days)
+
+
+def _store_members(dispute: Dispute) -> list[User]:
+    return list(User.objects.filter(store_id=dispute.store_id, is_active=True))
+
+
+def _save_attachments(*, dispute: Dispute, uploader: User, files: Sequence[UploadedFile], message=None) -> None:
+    for upload in files:
+        try:
+            content_type = validate_evidence_file(upload)
+        except ValidationError as error:
+            raise DomainError(ErrorCode.INVALID_UPLOAD, " ".join(error.messages)) from error
+        attachment = DisputeAttachment(
+            dispute=dispute,
+            message=message,
+            uploaded_by=uploader,
+            original_name=(upload.name or "")[:255],
+            content_type=content_type,
+            size=upload.size,
+        )
+        attachment.file.save(upload.name or "upload", upload, save=False)
+        attachment.save()
+
+
+def dispute_open(
+    *,
+    buyer: User,
+    order_line: OrderLine,
+    kind: str,
+    route: str,
+    amount: Decimal,
+    reason: str,
+    description: str = "",
+    evidence: Sequence[UploadedFile] = (),
+) -> Dispute:
+    """Open a dispute on one order line; the seller's clock starts (SELLER_RESPONSE_DAYS).
+
+    Refused (``NotEligible``, every failed rule's reason) when the line is not the buyer's,
+    not delivered, out of the protection window, already under an open dispute, the amount
+    is not positive or exceeds what was paid minus refunds, a non-local-return dispute has
+    no photo or video, or a local return is not available for this item in the buyer's
+    country. Refused (``INVALID_UPLOAD``) when a file is not a photo or video or too large.
+    """
+    if kind == Dispute.Kind.REFUND_ONLY:
+        route = Dispute.Route.NONE
+    if kind not in Dispute.Kind.values or (kind == Dispute.Kind.RETURN and route not in
+                                           (Dispute.Route.LOCAL, Dispute.Route.INTERNATIONAL)):
+        raise DomainError(ErrorCode.INVALID_CHOICE, _("Choose what you want: a return or a refund only."))
+    if reason not in Dispute.Reason.values:
+        raise DomainError(ErrorCode.INVALID_CHOICE, _("Choose a reason from the list."))
+
+    with transaction.atomic():
+        # Locking the line serialises openings on it; the partial unique index backs this up.
+        line = (
+            OrderLine.objects.select_for_update(of=("self",))
+            .select_related("order", "product__category", "product__store")
+            .get(pk=order_line.pk)
+        )
+        facts = selectors.eligibility_facts(
+            buyer=buyer, line=line, kind=kind, route=route, amount=amount, evidence_count=len(evidence)
+        )
+        result = check_eligibility(facts)
+        if not result.passed:
+            raise NotEligible(result)
+
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                dispute = Dispute.objects.create(
+                    order_line=line,
+                    buyer=buyer,
+                    store=line.product.store,
+                    kind=kind,
+                    route=route,
+                    state=Dispute.State.AWAITING_SELLER,
+                    amount=amount,
+                    currency=line.order.currency,
+                    reason=reason,
+                    description=description.strip(),
+                    deadline_at=now + timedelta(days=settings.SELLER_RESPONSE_DAYS),
+                    created_at=now,
+                )
+        except IntegrityError as error:
+            raise DomainError(ErrorCode.ALREADY_OPEN, _("There is already an open dispute on this item.")) from error
+        _save_attachments(dispute=dispute, uploader=buyer, files=evidence)
+        DisputeEvent.objects.create(
+            dispute=dispute,
+            actor=buyer,
+            kind=DisputeEvent.Kind.OPENED,
+            from_state="",
+            to_state=dispute.state,
+            details={
+                "kind": kind,
+                "route": route,
+                "amount": str(amount),
+                "currency": dispute.currency,
+                "reason": reason,
+                "deadline_at": dispute.deadline_at.isoformat(),
+                "evidence_files": len(evidence),
+            },
+            created_at=now,
+        )
+        deadline = formats.date_format(timezone.localtime(dispute.deadline_at), "DATETIME_FORMAT")
+        notify(
+            recipients=_store_members(dispute),
+            subject=_("New dispute on order %(number)s") % {"number": line.order.number},
+            body=_("%(buyer)s opened a dispute (%(kind)s) on “%(title)s” for %(amount)s %(currency)s. "
+                   "Please respond by %(deadline)s.")
+            % {"buyer": buyer.get_full_name() or buyer.username, "kind": dispute.kind_label, "title": line.title,
+               "amount": amount, "currency": dispute.currency, "deadline": deadline},
+            url=dispute.get_absolute_url(),
+        )
+        notify(
+            recipients=[buyer],
+            subject=_("Your dispute on order %(number)s is open") % {"number": line.order.number},
+            body=_("The seller must respond by %(deadline)s.") % {"deadline": deadline},
+            url=dispute.get_absolute_url(),
+        )
+    return dispute
+
+
+def _dispute_transition(
+    *,
+    dispute: Dispute,
+    name: str,
+    actor: User | None,
+    event_kind: str,
+    check: Callable[[Dispute], None],
+    details: dict | None = None,
+    **fields,
+) -> Dispute:
+    transition = TRANSITIONS[name]
+    locked = Dispute.objects.select_for_update().get(pk=dispute.pk)
+    check(locked)
+    if locked.state not in transition.sources:
+        raise DomainError(
+            ErrorCode.INVALID_TRANSITION,
+            _("This dispute is “%(state)s”, so this cannot be done now.") % {"state": locked.get_state_display()},
+        )
+    from_state = locked.state
+    locked.state = transition.target
+    for field, value in fields.items():
+        setattr(locked, field, value)
+    locked.save(update_fields=["state", "updated_at", *fields])
+    DisputeEvent.objects.create(
+        dispute=locked,
+        actor=actor,
+        kind=event_kind,
+        from_state=from_state,
+        to_state=locked.state,
+        details=details or {},
+    )
+    return locked
+
+
+def _only_the_buyer(buyer: User) -> Callable[[Dispute], None]:
+    def check(dispute: Dispute) -> None:
+        if dispute.buyer_id != buyer.pk:
+            raise DomainError(ErrorCode.NOT_ALLOWED, _("Only the buyer who opened this dispute can do this."))
+
+    return check
+
+
+def dispute_withdraw(*, dispute: Dispute, buyer: User) -> Dispute:
+    """The buyer drops the claim: the dispute closes without a refund. This is not a
+    settlement; the buyer may reopen it while buyer protection lasts. Refused for someone
+    else's dispute and once goods are on their way back or the dispute has ended."""
+    with transaction.atomic():
+        withdrawn = _dispute_transition(
+            dispute=dispute,
+            name="withdraw",
+            actor=buyer,
+            event_kind=DisputeEvent.Kind.WITHDRAWN,
+            check=_only_the_buyer(buyer),
+            resolution=Dispute.Resolution.WITHDRAWN,
+            deadline_at=None,
+            closed_at=timezone.now(),
+        )
+        notify(
+            recipients=_store_members(withdrawn),
+            subject=_("Dispute #%(id)s was withdrawn") % {"id": withdrawn.pk},
+            body=_("The buyer withdrew the dispute; nothing more is needed from you unless they reopen it."),
+            url=withdrawn.get_absolute_url(),
+        )
+    return withdrawn
+
+
+def dispute_reopen(*, dispute: Dispute, buyer: User) -> Dispute:
+    """Reopen a withdrawn dispute; the seller's clock starts again. Refused for someone
+    else's dispute, one not withdrawn, after buyer protection ended, or when another
+    dispute on the same item is open."""
+    with transaction.atomic():
+        line = OrderLine.objects.select_for_update(of=("self",)).select_related("order").get(
+            pk=dispute.order_line_id
+        )
+
+        def check(locked: Dispute) -> None:
+            _only_the_buyer(buyer)(locked)
+            if locked.state != Dispute.State.CLOSED or locked.resolution != Dispute.Resolution.WITHDRAWN:
+                raise DomainError(ErrorCode.INVALID_TRANSITION, _("Only a withdrawn dispute can be reopened."))
+            if not line.order.protection_open:
+                raise DomainError(ErrorCode.NOT_ELIGIBLE, _("Buyer protection for this order has ended."))
+            if selectors.line_has_open_dispute(line):
+                raise DomainError(ErrorCode.ALREADY_OPEN, _("There is already an open dispute on this item."))
+
+        reopened = _dispute_transition(
+            dispute=dispute,
+            name="reopen",
+            actor=buyer,
+            event_kind=DisputeEvent.Kind.REOPENED,
+            check=check,
+            resolution=Dispute.Resolution.NONE,
+            deadline_at=_deadline(settings.SELLER_RESPONSE_DAYS),
+            closed_at=None,
+        )
+        notify(
+            recipients=_store_members(reopened),
+            subject=_("Dispute #%(id)s was reopened") % {"id": reopened.pk},
+            body=_("The buyer reopened the dispute. Please respond by %(deadline)s.")
+            % {"deadline": formats.date_format(timezone.localtime(reopened.deadline_at), "DATETIME_FORMAT")},
+            url=reopened.get_absolute_url(),
+        )
+    return reopened
+
+
+def dispute_message_post(
+    *, dispute: Dispute, author: User, body: str, files: Sequence[UploadedFile] = ()
+) -> DisputeMessage:
+    """Add a message (with optional photos/videos) to the thread between buyer and seller.
+    Refused for anyone but the buyer, the store's members and staff, and for an empty message."""
+    body = body.strip()
+    if not body and not files:
+        raise DomainError(ErrorCode.EMPTY_MESSAGE, _("Write a message or attach a file."))
+    is_buyer = author.pk == dispute.buyer_id
+    is_seller = bool(author.store_id) and author.store_id == dispute.store_id
+    if not (is_buyer or is_seller or author.is_staff):
+        raise DomainError(ErrorCode.NOT_ALLOWED, _("You are not a party to this dispute."))
+    with transaction.atomic():
+        message = DisputeMessage.objects.create(dispute=dispute, author=author, body=body)
+        _save_attachments(dispute=dispute, uploader=author, files=files, message=message)
+        recipients = _store_members(dispute) if is_buyer else [dispute.buyer]
+        notify(
+            recipients=[user for user in recipients if user.pk != author.pk],
+            subject=_("New message on dispute #%(id)s") % {"id": dispute.pk},
+            body=body[:500] or _("A file was attached."),
+            url=dispute.get_absolute_url() + "#messages",
+        )
+    return message

@@ -1,0 +1,9 @@
+from .selectors import unread_count
+
+
+def unread_notifications(request) -> dict[str, int]:
+    """The bell's number: one COUNT query for a signed-in user, none for anonymous visitors."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"unread_notifications_count": 0}
+    return {"unread_notifications_count": unread_count(user)}

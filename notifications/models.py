@@ -1,0 +1,49 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Notification(models.Model):
+    """One message to one person: shown under the bell, and e-mailed once.
+
+    ``emailed_at`` is set when a worker claims the row for sending (and cleared again if
+    sending fails), so a NULL there means "still owed an e-mail".
+    """
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("body"))
+    url = models.CharField(
+        _("link"),
+        max_length=300,
+        blank=True,
+        help_text=_("Site-relative link to what the notification is about, e.g. /orders/12/."),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [
+            # The bell (unread count) and the list page, newest first.
+            models.Index(fields=["recipient", "read_at", "-created_at"], name="notif_recipient_read_idx"),
+            # The resend sweep only ever looks at the few rows still owed an e-mail.
+            models.Index(fields=["created_at"], condition=Q(emailed_at__isnull=True), name="notif_email_owed_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
