@@ -46,11 +46,14 @@ def _store_members(dispute: Dispute) -> list[User]:
 
 
 def _save_attachments(*, dispute: Dispute, uploader: User, files: Sequence[UploadedFile], message=None) -> None:
+    # Validate every file before writing any, so a refusal leaves no stray file behind.
+    checked = []
     for upload in files:
         try:
-            content_type = validate_evidence_file(upload)
+            checked.append((upload, validate_evidence_file(upload)))
         except ValidationError as error:
             raise DomainError(ErrorCode.INVALID_UPLOAD, " ".join(error.messages)) from error
+    for upload, content_type in checked:
         attachment = DisputeAttachment(
             dispute=dispute,
             message=message,

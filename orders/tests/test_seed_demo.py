@@ -8,11 +8,14 @@ from django.urls import reverse
 from accounts.models import User
 from catalog.models import Category, Product, Stock, Store, Warehouse
 from orders.management.commands.seed_demo import CATEGORIES, DEMO_PASSWORD, ORDERS, PRODUCTS
+from disputes.models import Dispute, DisputeEvent
+from notifications.models import Notification
 from orders.models import Order, OrderEvent, OrderLine
 
 pytestmark = pytest.mark.django_db
 
-MODELS = (User, Store, Category, Product, Warehouse, Stock, Order, OrderLine, OrderEvent)
+MODELS = (User, Store, Category, Product, Warehouse, Stock, Order, OrderLine, OrderEvent, Dispute, DisputeEvent,
+          Notification)
 
 
 def row_counts() -> dict[str, int]:
@@ -105,3 +108,12 @@ def test_buyer_ru_logs_in_with_the_demo_password_and_sees_delivered_orders(clien
     html = response.content.decode()
     assert "Delivered" in html
     assert "Buyer protection until" in html
+
+
+def test_seed_demo_leaves_one_local_return_waiting_for_the_seller():
+    call_command("seed_demo", stdout=StringIO())
+
+    dispute = Dispute.objects.get()
+    assert dispute.order_line.order.number == "DEMO-1002"
+    assert (dispute.kind, dispute.route, dispute.state) == ("return", "local", "awaiting_seller")
+    assert dispute.amount == dispute.order_line.line_total

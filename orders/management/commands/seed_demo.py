@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from catalog.models import Category, Product, Stock, Store, Warehouse
+from disputes.models import Dispute
+from disputes.services import dispute_open
 from orders.models import Order, OrderEvent, OrderLine
 
 DEMO_PASSWORD = "returns-demo"
@@ -138,8 +140,18 @@ class Command(BaseCommand):
         }
 
         now = timezone.now()
-        for number, buyer, title, quantity, status, days_ago in ORDERS:
-            self._order(number, users[buyer], products[title], quantity, status, now - timedelta(days=days_ago))
+        orders = {
+            number: self._order(number, users[buyer], products[title], quantity, status, now - timedelta(days=days_ago))
+            for number, buyer, title, quantity, status, days_ago in ORDERS
+        }
+        # One local return already under way, so the dispute pages have something to show.
+        watch_line = orders["DEMO-1002"].lines.get()
+        if not watch_line.disputes.exists():
+            dispute_open(
+                buyer=users["buyer_ru"], order_line=watch_line, kind=Dispute.Kind.RETURN, route=Dispute.Route.LOCAL,
+                amount=watch_line.line_total, reason=Dispute.Reason.NOT_AS_EXPECTED,
+                description="The dial is much larger than it looked in the photos.",
+            )
 
         self.stdout.write(self.style.SUCCESS("Demo data is ready. Log in at /accounts/login/ with:"))
         for login in (
