@@ -14,13 +14,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from notifications.services import notify
 from orders.models import OrderLine
 from returns_portal.errors import DomainError, ErrorCode
+from returns_portal.formatting import local_datetime
 
 from . import selectors
 from .models import TRANSITIONS, Dispute, DisputeAttachment, DisputeEvent, DisputeMessage
@@ -144,7 +145,7 @@ def dispute_open(
             },
             created_at=now,
         )
-        deadline = formats.date_format(timezone.localtime(dispute.deadline_at), "DATETIME_FORMAT")
+        deadline = local_datetime(dispute.deadline_at)
         notify(
             recipients=_store_members(dispute),
             subject=_("New dispute on order %(number)s") % {"number": line.order.number},
@@ -261,7 +262,7 @@ def dispute_reopen(*, dispute: Dispute, buyer: User) -> Dispute:
             recipients=_store_members(reopened),
             subject=_("Dispute #%(id)s was reopened") % {"id": reopened.pk},
             body=_("The buyer reopened the dispute. Please respond by %(deadline)s.")
-            % {"deadline": formats.date_format(timezone.localtime(reopened.deadline_at), "DATETIME_FORMAT")},
+            % {"deadline": local_datetime(reopened.deadline_at)},
             url=reopened.get_absolute_url(),
         )
     return reopened

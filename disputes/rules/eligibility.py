@@ -10,8 +10,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.utils import formats, timezone
+from django.utils import formats
 from django.utils.translation import gettext as _
+
+from returns_portal.formatting import local_datetime
 
 from .base import ChainResult, Rule, RuleChain, RuleResult
 from .local_return import CategoryAllowsLocalReturn, ReturnWarehouseInCountry, SellerOffersLocalReturn
@@ -79,7 +81,7 @@ class ProtectionWindowOpen(Rule):
         return self.failed(
             _("Buyer protection for this order ended on %(date)s.")
             # In the buyer-facing time zone, as every other date the buyer sees (not UTC).
-            % {"date": formats.date_format(timezone.localtime(ends), "DATETIME_FORMAT")}
+            % {"date": local_datetime(ends)}
         )
 
 
