@@ -42,9 +42,18 @@ class DisputeOpenForm(forms.Form):
         self.line = line
         self.local_return_available = local_return_available
         places = settings.CURRENCY_DECIMALS.get(line.order.currency, 2)
-        self.fields["amount"].decimal_places = places
-        self.fields["amount"].initial = line.refundable_amount
-        self.fields["amount"].widget.attrs.update({"step": "0.01" if places else "1", "max": line.refundable_amount})
+        if places != self.fields["amount"].decimal_places:
+            # The currency's minor units decide how many decimals are valid (JPY has none).
+            self.fields["amount"] = forms.DecimalField(
+                label=self.fields["amount"].label,
+                max_digits=12,
+                decimal_places=places,
+                min_value=Decimal(1).scaleb(-places),
+                error_messages=self.fields["amount"].error_messages,
+            )
+        quantum = Decimal(1).scaleb(-places)
+        self.fields["amount"].initial = line.refundable_amount.quantize(quantum)
+        self.fields["amount"].widget.attrs.update({"step": str(quantum), "max": line.refundable_amount.quantize(quantum)})
         if not self.is_bound:
             self.initial.setdefault("kind", Dispute.Kind.RETURN)
             self.initial.setdefault(

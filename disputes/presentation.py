@@ -23,32 +23,35 @@ class NextStep:
 
 
 def _seller_task(dispute: Dispute) -> str:
-    if dispute.is_local_return:
-        return _("send return instructions (which warehouse, how, and by when)")
+    if dispute.kind == Dispute.Kind.RETURN:
+        return _("send return instructions (where, how, and by when)")
     return _("accept, make a counter-offer or reject")
 
 
 def next_step(dispute: Dispute, viewer: User) -> NextStep:
+    """Phrased for the viewer: "you" for the party who must act, third person otherwise
+    (staff always read the third person)."""
     is_buyer = viewer.pk == dispute.buyer_id
+    is_seller = not is_buyer and bool(viewer.store_id) and viewer.store_id == dispute.store_id
     deadline = dispute.deadline_at
     state = dispute.state
     if state == S.AWAITING_SELLER:
-        if is_buyer:
-            text = _("The seller must %(task)s.") % {"task": _seller_task(dispute)}
-        else:
+        if is_seller:
             text = _("You must %(task)s.") % {"task": _seller_task(dispute)}
+        else:
+            text = _("The seller must %(task)s.") % {"task": _seller_task(dispute)}
         return NextStep("seller", text, deadline)
     if state == S.AWAITING_BUYER_SHIPMENT:
         text = (_("Ship the goods as instructed and enter the tracking number.") if is_buyer
                 else _("The buyer must ship the goods and enter the tracking number."))
         return NextStep("buyer", text, deadline)
     if state == S.RETURN_IN_TRANSIT:
-        text = (_("The seller must confirm receipt and inspect the goods.") if is_buyer
-                else _("Confirm receipt and inspect the goods against the return conditions."))
+        text = (_("Confirm receipt and inspect the goods against the return conditions.") if is_seller
+                else _("The seller must confirm receipt and inspect the goods."))
         return NextStep("seller", text, deadline)
     if state in (S.COUNTER_OFFERED, S.REJECTED):
         text = (_("Accept the seller's answer or escalate to the marketplace.") if is_buyer
-                else _("The buyer must accept your answer or escalate to the marketplace."))
+                else _("The buyer must accept the seller's answer or escalate to the marketplace."))
         return NextStep("buyer", text, deadline)
     if state == S.ESCALATED:
         return NextStep("staff", _("Marketplace staff are reviewing the dispute and will decide."), deadline)

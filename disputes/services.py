@@ -91,6 +91,8 @@ def dispute_open(
     if kind not in Dispute.Kind.values or (kind == Dispute.Kind.RETURN and route not in
                                            (Dispute.Route.LOCAL, Dispute.Route.INTERNATIONAL)):
         raise DomainError(ErrorCode.INVALID_CHOICE, _("Choose what you want: a return or a refund only."))
+    if not isinstance(amount, Decimal):
+        raise DomainError(ErrorCode.NOT_ELIGIBLE, _("Enter the compensation you ask for."))
     if reason not in Dispute.Reason.values:
         raise DomainError(ErrorCode.INVALID_CHOICE, _("Choose a reason from the list."))
 
@@ -231,22 +233,28 @@ def dispute_withdraw(*, dispute: Dispute, buyer: User) -> Dispute:
 
 
 def dispute_reopen(*, dispute: Dispute, buyer: User) -> Dispute:
-    """Reopen a withdrawn dispute; the seller's clock starts again. Refused for someone
-    else's dispute, one not withdrawn, after buyer protection ended, or when another
-    dispute on the same item is open."""
+    """Reopen a withdrawn dispute as it was; the seller's clock starts again. Refused for
+    someone else's dispute or one not withdrawn, and (``NotEligible``) whenever opening it
+    afresh would be: protection over, another dispute on the item open, the amount now
+    above what is left after refunds, local return no longer available."""
     with transaction.atomic():
-        line = OrderLine.objects.select_for_update(of=("self",)).select_related("order").get(
-            pk=dispute.order_line_id
+        line = (
+            OrderLine.objects.select_for_update(of=("self",))
+            .select_related("order", "product__category", "product__store")
+            .get(pk=dispute.order_line_id)
         )
 
         def check(locked: Dispute) -> None:
             _only_the_buyer(buyer)(locked)
             if locked.state != Dispute.State.CLOSED or locked.resolution != Dispute.Resolution.WITHDRAWN:
                 raise DomainError(ErrorCode.INVALID_TRANSITION, _("Only a withdrawn dispute can be reopened."))
-            if not line.order.protection_open:
-                raise DomainError(ErrorCode.NOT_ELIGIBLE, _("Buyer protection for this order has ended."))
-            if selectors.line_has_open_dispute(line):
-                raise DomainError(ErrorCode.ALREADY_OPEN, _("There is already an open dispute on this item."))
+            facts = selectors.eligibility_facts(
+                buyer=buyer, line=line, kind=locked.kind, route=locked.route, amount=locked.amount,
+                evidence_count=locked.attachments.filter(message__isnull=True).count(),
+            )
+            result = check_eligibility(facts)
+            if not result.passed:
+                raise NotEligible(result)
 
         reopened = _dispute_transition(
             dispute=dispute,
@@ -280,10 +288,17 @@ def dispute_message_post(
     is_seller = bool(author.store_id) and author.store_id == dispute.store_id
     if not (is_buyer or is_seller or author.is_staff):
         raise DomainError(ErrorCode.NOT_ALLOWED, _("You are not a party to this dispute."))
+    if not dispute.is_open:
+        raise DomainError(ErrorCode.INVALID_TRANSITION, _("This dispute has ended; messages can no longer be added."))
     with transaction.atomic():
         message = DisputeMessage.objects.create(dispute=dispute, author=author, body=body)
         _save_attachments(dispute=dispute, uploader=author, files=files, message=message)
-        recipients = _store_members(dispute) if is_buyer else [dispute.buyer]
+        if is_buyer:
+            recipients = _store_members(dispute)
+        elif is_seller:
+            recipients = [dispute.buyer]
+        else:  # staff speak to both sides
+            recipients = [dispute.buyer, *_store_members(dispute)]
         notify(
             recipients=[user for user in recipients if user.pk != author.pk],
             subject=_("New message on dispute #%(id)s") % {"id": dispute.pk},

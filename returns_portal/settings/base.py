@@ -187,3 +187,15 @@ EVIDENCE_MAX_FILES = env.int("EVIDENCE_MAX_FILES", default=10)
 
 # Minor units per currency (how many decimals a compensation may have).
 CURRENCY_DECIMALS = {"RUB": 2, "USD": 2, "EUR": 2, "CNY": 2, "TRY": 2, "UAH": 2, "KZT": 2, "BYN": 2, "JPY": 0}
+
+# Return conditions checked at receipt (DESIGN §2); per-category switches live in the admin.
+RETURN_CONDITION_RULES = [
+    "disputes.rules.inspection.SealedPackagingOpened",
+    "disputes.rules.inspection.BrandPackaging",
+    "disputes.rules.inspection.Completeness",
+    "disputes.rules.inspection.SignsOfUse",
+    "disputes.rules.inspection.WashedWornLabels",
+    "disputes.rules.inspection.JewelryCondition",
+    "disputes.rules.inspection.ItemIdentity",
+]
+PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="disputes.payments.LocalLedgerGateway")
