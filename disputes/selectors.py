@@ -55,7 +55,7 @@ def dispute_page_data(dispute: Dispute) -> dict:
             .select_related("author")
             .prefetch_related(Prefetch("attachments", queryset=DisputeAttachment.objects.order_by("id")))
         ),
-        "evidence": list(DisputeAttachment.objects.filter(dispute=dispute, message__isnull=True)),
+        "evidence": list(DisputeAttachment.objects.filter(dispute=dispute, message__isnull=True, inspection__isnull=True)),
     }
 
 

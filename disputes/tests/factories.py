@@ -103,7 +103,7 @@ class DisputeEventFactory(factory.django.DjangoModelFactory):
 
     dispute = factory.SubFactory(DisputeFactory)
     actor = factory.LazyAttribute(lambda e: e.dispute.buyer)
-    kind = DisputeEvent.Kind.MESSAGE
+    kind = DisputeEvent.Kind.REOPENED
 
 
 class DisputeMessageFactory(factory.django.DjangoModelFactory):

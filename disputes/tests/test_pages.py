@@ -589,7 +589,7 @@ def test_my_orders_offers_a_dispute_in_protection_and_links_an_open_one(client, 
 
 def add_timeline(dispute, count: int, actors) -> None:
     DisputeEvent.objects.bulk_create(
-        DisputeEvent(dispute=dispute, actor=actors[i % len(actors)], kind=DisputeEvent.Kind.MESSAGE,
+        DisputeEvent(dispute=dispute, actor=actors[i % len(actors)], kind=DisputeEvent.Kind.REOPENED,
                      from_state="awaiting_seller", to_state="awaiting_seller")
         for i in range(count)
     )

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .uploads import evidence_upload_to, private_storage
+from ..uploads import evidence_upload_to, private_storage
 
 
 class Dispute(models.Model):
@@ -71,6 +71,10 @@ class Dispute(models.Model):
     currency = models.CharField(_("currency"), max_length=3)
     reason = models.CharField(_("reason"), max_length=30, choices=Reason.choices)
     description = models.TextField(_("description"), blank=True)
+    counter_offer_amount = models.DecimalField(
+        _("seller's counter-offer"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    seller_answer = models.TextField(_("seller's answer"), blank=True)
     # The deadline of the current step; NULL when nobody is on the clock.
     deadline_at = models.DateTimeField(_("current deadline"), null=True, blank=True)
     created_at = models.DateTimeField(_("opened"), default=timezone.now)
@@ -81,6 +85,7 @@ class Dispute(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("dispute")
         verbose_name_plural = _("disputes")
+        permissions = [("decide_dispute", _("Can decide escalated disputes"))]
         indexes = [
             models.Index(fields=["state", "deadline_at"], name="dispute_state_deadline"),
             models.Index(fields=["buyer", "-created_at"], name="dispute_buyer_created"),
@@ -133,7 +138,18 @@ class DisputeEvent(models.Model):
         OPENED = "opened", _("Dispute opened")
         WITHDRAWN = "withdrawn", _("Dispute withdrawn")
         REOPENED = "reopened", _("Dispute reopened")
-        MESSAGE = "message", _("Message")
+        INSTRUCTIONS_SENT = "instructions_sent", _("Return instructions sent")
+        SHIPPED = "shipped", _("Return shipped")
+        ACCEPTED = "accepted", _("Seller accepted")
+        COUNTER_OFFERED = "counter_offered", _("Seller made a counter-offer")
+        OFFER_ACCEPTED = "offer_accepted", _("Buyer accepted the counter-offer")
+        REJECTED = "rejected", _("Seller rejected")
+        REJECTION_ACCEPTED = "rejection_accepted", _("Buyer accepted the rejection")
+        ESCALATED = "escalated", _("Escalated to marketplace staff")
+        INSPECTED = "inspected", _("Goods received and inspected")
+        STAFF_DECIDED = "staff_decided", _("Marketplace staff decided")
+        REFUND_PAID = "refund_paid", _("Refund paid")
+        REFUND_FAILED = "refund_failed", _("Refund payment failed")
 
     dispute = models.ForeignKey(Dispute, verbose_name=_("dispute"), on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -182,7 +198,8 @@ class DisputeMessage(models.Model):
 
 
 class DisputeAttachment(models.Model):
-    """A photo or video: evidence given at opening (no message) or attached to a message.
+    """A photo or video: evidence given at opening (no message, no inspection), attached to
+    a message, or taken by the inspector of returned goods.
 
     Stored in private storage (outside static files, not web-served); the file view
     streams it only to the dispute's buyer, its seller and staff.
@@ -198,6 +215,14 @@ class DisputeAttachment(models.Model):
         null=True,
         blank=True,
         related_name="attachments",
+    )
+    inspection = models.ForeignKey(
+        "disputes.Inspection",
+        verbose_name=_("inspection"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="photos",
     )
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
@@ -240,9 +265,26 @@ OPEN_STATES = frozenset(set(S.values) - Dispute.TERMINAL_STATES)
 TRANSITIONS: dict[str, Transition] = {
     t.name: t
     for t in (
+        # The buyer
         Transition("withdraw", frozenset({S.AWAITING_SELLER, S.AWAITING_BUYER_SHIPMENT, S.COUNTER_OFFERED,
                                           S.REJECTED, S.ESCALATED}), S.CLOSED),
         Transition("reopen", frozenset({S.CLOSED}), S.AWAITING_SELLER),
+        Transition("ship", frozenset({S.AWAITING_BUYER_SHIPMENT}), S.RETURN_IN_TRANSIT),
+        Transition("accept_offer", frozenset({S.COUNTER_OFFERED}), S.REFUND_PENDING),
+        Transition("accept_rejection", frozenset({S.REJECTED}), S.CLOSED),
+        Transition("escalate", frozenset({S.REJECTED, S.COUNTER_OFFERED}), S.ESCALATED),
+        # The seller
+        Transition("send_instructions", frozenset({S.AWAITING_SELLER}), S.AWAITING_BUYER_SHIPMENT),
+        Transition("accept", frozenset({S.AWAITING_SELLER}), S.REFUND_PENDING),
+        Transition("counter_offer", frozenset({S.AWAITING_SELLER}), S.COUNTER_OFFERED),
+        Transition("reject", frozenset({S.AWAITING_SELLER}), S.REJECTED),
+        Transition("inspect_accept", frozenset({S.RETURN_IN_TRANSIT}), S.REFUND_PENDING),
+        Transition("inspect_reject", frozenset({S.RETURN_IN_TRANSIT}), S.REJECTED),
+        Transition("inspect_review", frozenset({S.RETURN_IN_TRANSIT}), S.ESCALATED),
+        # Marketplace staff
+        Transition("staff_refund", frozenset({S.ESCALATED}), S.REFUND_PENDING),
+        Transition("staff_reject", frozenset({S.ESCALATED}), S.CLOSED),
+        # The payment step
+        Transition("refund_paid", frozenset({S.REFUND_PENDING}), S.REFUNDED),
     )
 }
-

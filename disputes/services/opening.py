@@ -1,9 +1,4 @@
-"""Writes to disputes: one function per use case.
-
-Every transition is one transaction: lock the dispute row, re-check the state against
-``TRANSITIONS``, write, append a ``DisputeEvent``, and queue notifications (e-mail is
-sent on commit). Applied twice, or raced, a transition has exactly one effect.
-"""
+"""Opening a dispute, withdrawing and reopening it, and the message thread."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -23,48 +18,17 @@ from orders.models import OrderLine
 from returns_portal.errors import DomainError, ErrorCode
 from returns_portal.formatting import local_datetime
 
-from . import selectors
-from .models import TRANSITIONS, Dispute, DisputeAttachment, DisputeEvent, DisputeMessage
-from .rules.base import ChainResult
-from .rules.eligibility import check_eligibility
-from .uploads import validate_evidence_file
-
-
-class NotEligible(DomainError):
-    """Opening refused by the eligibility chain; ``result`` holds every reason."""
-
-    def __init__(self, result: ChainResult) -> None:
-        super().__init__(ErrorCode.NOT_ELIGIBLE, " ".join(result.messages))
-        self.result = result
-
-
-def _deadline(days: int):
-    return timezone.now() + timedelta(days=days)
-
-
-def _store_members(dispute: Dispute) -> list[User]:
-    return list(User.objects.filter(store_id=dispute.store_id, is_active=True))
-
-
-def _save_attachments(*, dispute: Dispute, uploader: User, files: Sequence[UploadedFile], message=None) -> None:
-    # Validate every file before writing any, so a refusal leaves no stray file behind.
-    checked = []
-    for upload in files:
-        try:
-            checked.append((upload, validate_evidence_file(upload)))
-        except ValidationError as error:
-            raise DomainError(ErrorCode.INVALID_UPLOAD, " ".join(error.messages)) from error
-    for upload, content_type in checked:
-        attachment = DisputeAttachment(
-            dispute=dispute,
-            message=message,
-            uploaded_by=uploader,
-            original_name=(upload.name or "")[:255],
-            content_type=content_type,
-            size=upload.size,
-        )
-        attachment.file.save(upload.name or "upload", upload, save=False)
-        attachment.save()
+from .. import selectors
+from ..models import Dispute, DisputeEvent, DisputeMessage
+from ..rules.eligibility import check_eligibility
+from ._base import (
+    NotEligible,
+    deadline_in,
+    dispute_transition,
+    only_the_buyer,
+    save_attachments,
+    store_members,
+)
 
 
 def dispute_open(
@@ -129,7 +93,7 @@ def dispute_open(
                 )
         except IntegrityError as error:
             raise DomainError(ErrorCode.ALREADY_OPEN, _("There is already an open dispute on this item.")) from error
-        _save_attachments(dispute=dispute, uploader=buyer, files=evidence)
+        save_attachments(dispute=dispute, uploader=buyer, files=evidence)
         DisputeEvent.objects.create(
             dispute=dispute,
             actor=buyer,
@@ -149,7 +113,7 @@ def dispute_open(
         )
         deadline = local_datetime(dispute.deadline_at)
         notify(
-            recipients=_store_members(dispute),
+            recipients=store_members(dispute),
             subject=_("New dispute on order %(number)s") % {"number": line.order.number},
             body=_("%(buyer)s opened a dispute (%(kind)s) on “%(title)s” for %(amount)s %(currency)s. "
                    "Please respond by %(deadline)s.")
@@ -166,65 +130,23 @@ def dispute_open(
     return dispute
 
 
-def _dispute_transition(
-    *,
-    dispute: Dispute,
-    name: str,
-    actor: User | None,
-    event_kind: str,
-    check: Callable[[Dispute], None],
-    details: dict | None = None,
-    **fields,
-) -> Dispute:
-    transition = TRANSITIONS[name]
-    locked = Dispute.objects.select_for_update().get(pk=dispute.pk)
-    check(locked)
-    if locked.state not in transition.sources:
-        raise DomainError(
-            ErrorCode.INVALID_TRANSITION,
-            _("This dispute is “%(state)s”, so this cannot be done now.") % {"state": locked.get_state_display()},
-        )
-    from_state = locked.state
-    locked.state = transition.target
-    for field, value in fields.items():
-        setattr(locked, field, value)
-    locked.save(update_fields=["state", "updated_at", *fields])
-    DisputeEvent.objects.create(
-        dispute=locked,
-        actor=actor,
-        kind=event_kind,
-        from_state=from_state,
-        to_state=locked.state,
-        details=details or {},
-    )
-    return locked
-
-
-def _only_the_buyer(buyer: User) -> Callable[[Dispute], None]:
-    def check(dispute: Dispute) -> None:
-        if dispute.buyer_id != buyer.pk:
-            raise DomainError(ErrorCode.NOT_ALLOWED, _("Only the buyer who opened this dispute can do this."))
-
-    return check
-
-
 def dispute_withdraw(*, dispute: Dispute, buyer: User) -> Dispute:
     """The buyer drops the claim: the dispute closes without a refund. This is not a
     settlement; the buyer may reopen it while buyer protection lasts. Refused for someone
     else's dispute and once goods are on their way back or the dispute has ended."""
     with transaction.atomic():
-        withdrawn = _dispute_transition(
+        withdrawn = dispute_transition(
             dispute=dispute,
             name="withdraw",
             actor=buyer,
             event_kind=DisputeEvent.Kind.WITHDRAWN,
-            check=_only_the_buyer(buyer),
+            check=only_the_buyer(buyer),
             resolution=Dispute.Resolution.WITHDRAWN,
             deadline_at=None,
             closed_at=timezone.now(),
         )
         notify(
-            recipients=_store_members(withdrawn),
+            recipients=store_members(withdrawn),
             subject=_("Dispute #%(id)s was withdrawn") % {"id": withdrawn.pk},
             body=_("The buyer withdrew the dispute; nothing more is needed from you unless they reopen it."),
             url=withdrawn.get_absolute_url(),
@@ -245,29 +167,29 @@ def dispute_reopen(*, dispute: Dispute, buyer: User) -> Dispute:
         )
 
         def check(locked: Dispute) -> None:
-            _only_the_buyer(buyer)(locked)
+            only_the_buyer(buyer)(locked)
             if locked.state != Dispute.State.CLOSED or locked.resolution != Dispute.Resolution.WITHDRAWN:
                 raise DomainError(ErrorCode.INVALID_TRANSITION, _("Only a withdrawn dispute can be reopened."))
             facts = selectors.eligibility_facts(
                 buyer=buyer, line=line, kind=locked.kind, route=locked.route, amount=locked.amount,
-                evidence_count=locked.attachments.filter(message__isnull=True).count(),
+                evidence_count=locked.attachments.filter(message__isnull=True, inspection__isnull=True).count(),
             )
             result = check_eligibility(facts)
             if not result.passed:
                 raise NotEligible(result)
 
-        reopened = _dispute_transition(
+        reopened = dispute_transition(
             dispute=dispute,
             name="reopen",
             actor=buyer,
             event_kind=DisputeEvent.Kind.REOPENED,
             check=check,
             resolution=Dispute.Resolution.NONE,
-            deadline_at=_deadline(settings.SELLER_RESPONSE_DAYS),
+            deadline_at=deadline_in(settings.SELLER_RESPONSE_DAYS),
             closed_at=None,
         )
         notify(
-            recipients=_store_members(reopened),
+            recipients=store_members(reopened),
             subject=_("Dispute #%(id)s was reopened") % {"id": reopened.pk},
             body=_("The buyer reopened the dispute. Please respond by %(deadline)s.")
             % {"deadline": local_datetime(reopened.deadline_at)},
@@ -292,13 +214,13 @@ def dispute_message_post(
         raise DomainError(ErrorCode.INVALID_TRANSITION, _("This dispute has ended; messages can no longer be added."))
     with transaction.atomic():
         message = DisputeMessage.objects.create(dispute=dispute, author=author, body=body)
-        _save_attachments(dispute=dispute, uploader=author, files=files, message=message)
+        save_attachments(dispute=dispute, uploader=author, files=files, message=message)
         if is_buyer:
-            recipients = _store_members(dispute)
+            recipients = store_members(dispute)
         elif is_seller:
             recipients = [dispute.buyer]
         else:  # staff speak to both sides
-            recipients = [dispute.buyer, *_store_members(dispute)]
+            recipients = [dispute.buyer, *store_members(dispute)]
         notify(
             recipients=[user for user in recipients if user.pk != author.pk],
             subject=_("New message on dispute #%(id)s") % {"id": dispute.pk},
