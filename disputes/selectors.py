@@ -10,12 +10,12 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from catalog.models import Warehouse
+from catalog.models import Category, Warehouse
 from orders.models import Order, OrderLine
 
-from .models import OPEN_STATES, Dispute, DisputeAttachment, DisputeEvent, DisputeMessage
+from .models import OPEN_STATES, CategoryCondition, Dispute, DisputeAttachment, DisputeEvent, DisputeMessage
 from .rules.base import ChainResult
-from .rules.conditions import ReturnCondition, conditions_for
+from .rules.conditions import RETURN_CONDITIONS, ReturnCondition, conditions_for
 from .rules.eligibility import KIND_RETURN, ROUTE_LOCAL, DisputeFacts, check_eligibility
 
 
@@ -79,6 +79,26 @@ def return_destination(line: OrderLine) -> Warehouse | None:
         .order_by("store_id", "pk")  # a store's own warehouse (non-NULL) before the platform's
         .first()
     )
+
+
+def enabled_condition_codes(category: Category) -> list[str]:
+    """The return conditions checked for goods of ``category``, in catalogue order: each
+    condition's default (DESIGN §2), overridden by the nearest staff switch
+    (``CategoryCondition``) on the category or one of its ancestors. Two queries."""
+    parents = dict(Category.objects.values_list("id", "parent_id"))
+    lineage: list[int] = []
+    current: int | None = category.pk
+    while current is not None and current not in lineage:
+        lineage.append(current)
+        current = parents.get(current)
+    switches: dict[str, bool] = {}
+    rows = CategoryCondition.objects.filter(category_id__in=lineage).values_list("category_id", "code", "enabled")
+    nearest = {pk: depth for depth, pk in enumerate(lineage)}
+    for category_id, code, enabled in sorted(rows, key=lambda row: nearest[row[0]], reverse=True):
+        switches[code] = enabled  # nearer rows are applied last and win
+    defaults = {c.code for c in conditions_for(category_kind=category.kind,
+                                               not_returnable_once_opened=category.not_returnable_once_opened)}
+    return [c.code for c in RETURN_CONDITIONS if switches.get(c.code, c.code in defaults)]
 
 
 def line_has_open_dispute(line: OrderLine) -> bool:
@@ -153,12 +173,10 @@ def opening_options(*, buyer: User, line: OrderLine) -> OpeningOptions:
     result = check_eligibility(facts)
     general = ChainResult(tuple(r for r in result.results if r.code not in LOCAL_RETURN_CODES))
     local = ChainResult(tuple(r for r in result.results if r.code in LOCAL_RETURN_CODES))
-    category = line.product.category
+    enabled = set(enabled_condition_codes(line.product.category))
     return OpeningOptions(
         general=general,
         local_return=local,
         destination=return_destination(line) if local.passed else None,
-        conditions=conditions_for(
-            category_kind=category.kind, not_returnable_once_opened=category.not_returnable_once_opened
-        ),
+        conditions=[c for c in RETURN_CONDITIONS if c.code in enabled],
     )

@@ -20,6 +20,10 @@ app.conf.beat_schedule = {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),
     },
+    "pay-due-refunds": {
+        "task": "disputes.tasks.pay_due_refunds",
+        "schedule": crontab(minute="*/5"),
+    },
     "send-unsent-notification-emails": {
         "task": "notifications.tasks.send_unsent_notification_emails",
         "schedule": crontab(minute="*/5"),

@@ -19,6 +19,10 @@ class ErrorCode(StrEnum):
     INVALID_CHOICE = "invalid_choice"
     INVALID_UPLOAD = "invalid_upload"
     EMPTY_MESSAGE = "empty_message"
+    INVALID_AMOUNT = "invalid_amount"
+    INVALID_WAREHOUSE = "invalid_warehouse"
+    INVALID_TRACKING = "invalid_tracking"
+    REASON_REQUIRED = "reason_required"
 
 
 class DomainError(Exception):

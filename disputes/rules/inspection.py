@@ -24,6 +24,9 @@ class Answer(StrEnum):
     UNSURE = "unsure"
 
 
+ANSWERS = frozenset(a.value for a in Answer)
+
+
 @dataclass(frozen=True)
 class InspectionFacts:
     enabled_codes: frozenset[str]

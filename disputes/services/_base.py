@@ -29,7 +29,9 @@ def store_members(dispute: Dispute) -> list[User]:
     return list(User.objects.filter(store_id=dispute.store_id, is_active=True))
 
 
-def save_attachments(*, dispute: Dispute, uploader: User, files: Sequence[UploadedFile], message=None) -> None:
+def save_attachments(
+    *, dispute: Dispute, uploader: User, files: Sequence[UploadedFile], message=None, inspection=None
+) -> None:
     # Validate every file before writing any, so a refusal leaves no stray file behind.
     checked = []
     for upload in files:
@@ -41,6 +43,7 @@ def save_attachments(*, dispute: Dispute, uploader: User, files: Sequence[Upload
         attachment = DisputeAttachment(
             dispute=dispute,
             message=message,
+            inspection=inspection,
             uploaded_by=uploader,
             original_name=(upload.name or "")[:255],
             content_type=content_type,
