@@ -2,11 +2,14 @@ from decimal import Decimal
 
 from django import forms
 from django.conf import settings
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from catalog.models import Warehouse
 from orders.models import OrderLine
 
-from .models import Dispute
+from .models import Dispute, InstructionTemplate
+from .models.returns import ReturnMethod
 from .uploads import MultipleFileField, MultipleFileInput
 
 
@@ -105,3 +108,116 @@ class DisputeListFilterForm(forms.Form):
     status = forms.ChoiceField(
         choices=[("open", _("Open")), ("closed", _("Closed")), ("all", _("All"))], required=False
     )
+
+
+class InstructionsForm(forms.Form):
+    template = forms.ModelChoiceField(
+        label=_("Start from a template"), queryset=InstructionTemplate.objects.none(), required=False,
+        help_text=_("Fills in the fields you leave empty."),
+    )
+    warehouse = forms.ModelChoiceField(label=_("Return warehouse"), queryset=Warehouse.objects.none(), required=False)
+    method = forms.ChoiceField(label=_("How"), choices=ReturnMethod.choices, widget=forms.RadioSelect, required=False)
+    carrier = forms.CharField(label=_("Carrier"), max_length=100, required=False)
+    text = forms.CharField(label=_("Instructions for the buyer"), widget=forms.Textarea(attrs={"rows": 3}),
+                           max_length=4000, required=False)
+
+    def __init__(self, *args, dispute: Dispute, warehouses, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["warehouse"].queryset = warehouses
+        self.fields["template"].queryset = InstructionTemplate.objects.filter(store_id=dispute.store_id)
+        if not self.is_bound:
+            self.initial.setdefault("warehouse", warehouses.first())
+            self.initial.setdefault("method", ReturnMethod.DROP_OFF)
+
+    def clean(self):
+        cleaned = super().clean()
+        template = cleaned.get("template")
+        if template is not None:
+            # The template fills what the seller left empty; it never overrides what was typed.
+            if not cleaned.get("warehouse") and template.warehouse_id:
+                if self.fields["warehouse"].queryset.filter(pk=template.warehouse_id).exists():
+                    cleaned["warehouse"] = template.warehouse
+            cleaned["method"] = cleaned.get("method") or template.method
+            cleaned["carrier"] = cleaned.get("carrier") or template.carrier
+            cleaned["text"] = cleaned.get("text") or template.text
+        for name, message in (("warehouse", _("Choose the return warehouse.")),
+                              ("method", _("Choose how the goods are returned.")),
+                              ("carrier", _("Name the carrier the buyer should use."))):
+            if not cleaned.get(name) and name not in self.errors:
+                self.add_error(name, message)
+        return cleaned
+
+
+class CounterOfferForm(forms.Form):
+    amount = forms.DecimalField(label=_("Your offer"), max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    message = forms.CharField(label=_("Message to the buyer"), widget=forms.Textarea(attrs={"rows": 2}),
+                              max_length=2000, required=False)
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(label=_("Why you reject the dispute"), widget=forms.Textarea(attrs={"rows": 3}),
+                             max_length=4000)
+    evidence = MultipleFileField(label=_("Photos or video"), required=False,
+                                 widget=MultipleFileInput(attrs={"accept": "image/*,video/*"}))
+
+
+class ShipForm(forms.Form):
+    carrier = forms.CharField(label=_("Carrier"), max_length=100)
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=60)
+
+
+class EscalateForm(forms.Form):
+    reason = forms.CharField(label=_("Why you disagree"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
+
+
+class InspectionForm(forms.Form):
+    """One meets / fails / unsure question per return condition that applies, with a note."""
+
+    general_notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 2}), max_length=4000,
+                                    required=False)
+    photos = MultipleFileField(label=_("Photos of the returned goods"), required=False,
+                               widget=MultipleFileInput(attrs={"accept": "image/*,video/*"}))
+
+    ANSWER_CHOICES = [("meets", _("Meets")), ("fails", _("Fails")), ("unsure", _("Unsure — staff decide"))]
+
+    def __init__(self, *args, conditions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.conditions = list(conditions)
+        for condition in self.conditions:
+            self.fields[f"answer_{condition.code}"] = forms.ChoiceField(
+                label=condition.text, choices=self.ANSWER_CHOICES, widget=forms.RadioSelect,
+                error_messages={"required": _("Answer this condition.")},
+            )
+            self.fields[f"note_{condition.code}"] = forms.CharField(
+                label=_("Note"), max_length=1000, required=False
+            )
+
+    def rows(self):
+        for condition in self.conditions:
+            yield condition, self[f"answer_{condition.code}"], self[f"note_{condition.code}"]
+
+    @property
+    def answers(self) -> dict[str, str]:
+        return {c.code: self.cleaned_data[f"answer_{c.code}"] for c in self.conditions}
+
+    @property
+    def notes(self) -> dict[str, str]:
+        return {c.code: self.cleaned_data.get(f"note_{c.code}", "") for c in self.conditions}
+
+
+class InstructionTemplateForm(forms.ModelForm):
+    class Meta:
+        model = InstructionTemplate
+        fields = ["name", "warehouse", "method", "carrier", "text"]
+        widgets = {"text": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, store, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.store = store
+        self.fields["warehouse"].queryset = Warehouse.objects.filter(is_active=True, accepts_returns=True).filter(
+            Q(store__isnull=True) | Q(store=store)
+        )
+
+    def validate_unique(self):
+        self.instance.store = self.store
+        super().validate_unique()

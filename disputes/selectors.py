@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -21,7 +21,10 @@ from .rules.eligibility import KIND_RETURN, ROUTE_LOCAL, DisputeFacts, check_eli
 
 def disputes_visible_to(user: User) -> QuerySet[Dispute]:
     """Staff see every dispute, a seller its store's, a buyer their own; anyone else none."""
-    disputes = Dispute.objects.select_related("order_line__order", "order_line__product", "store", "buyer")
+    disputes = Dispute.objects.select_related(
+        "order_line__order", "order_line__product__category", "store", "buyer",
+        "instructions__warehouse", "shipment", "inspection",
+    )
     if not user.is_authenticated:
         return disputes.none()
     if user.is_staff:
@@ -29,6 +32,26 @@ def disputes_visible_to(user: User) -> QuerySet[Dispute]:
     if user.store_id:
         return disputes.filter(store_id=user.store_id)
     return disputes.filter(buyer=user)
+
+
+SELLER_MUST_ACT = (Dispute.State.AWAITING_SELLER, Dispute.State.RETURN_IN_TRANSIT)
+
+
+def disputes_for_seller(seller: User, *, status: str = "action", kind: str = "") -> QuerySet[Dispute]:
+    """The store's disputes, most urgent first (nearest deadline; no deadline last).
+    ``status``: "action" (the seller must act), "open", "closed" or "all"."""
+    if not seller.store_id:
+        return Dispute.objects.none()
+    disputes = Dispute.objects.filter(store_id=seller.store_id).select_related("order_line__order", "buyer")
+    if status == "action":
+        disputes = disputes.filter(state__in=SELLER_MUST_ACT)
+    elif status == "open":
+        disputes = disputes.filter(state__in=OPEN_STATES)
+    elif status == "closed":
+        disputes = disputes.exclude(state__in=OPEN_STATES)
+    if kind in Dispute.Kind.values:
+        disputes = disputes.filter(kind=kind)
+    return disputes.order_by(F("deadline_at").asc(nulls_last=True), "-created_at", "-pk")
 
 
 def disputes_for_buyer(buyer: User, *, open_only: bool | None = None) -> QuerySet[Dispute]:
@@ -47,7 +70,9 @@ def order_lines_for_buyer(buyer: User) -> QuerySet[OrderLine]:
 
 
 def dispute_page_data(dispute: Dispute) -> dict:
-    """Timeline, messages with attachments and the opening evidence: four queries, however long."""
+    """Timeline, messages with attachments, evidence and inspection photos, refunds: five
+    queries, however long the dispute."""
+    loose_files = list(DisputeAttachment.objects.filter(dispute=dispute, message__isnull=True))
     return {
         "events": list(DisputeEvent.objects.filter(dispute=dispute).select_related("actor")),
         "thread": list(
@@ -55,7 +80,9 @@ def dispute_page_data(dispute: Dispute) -> dict:
             .select_related("author")
             .prefetch_related(Prefetch("attachments", queryset=DisputeAttachment.objects.order_by("id")))
         ),
-        "evidence": list(DisputeAttachment.objects.filter(dispute=dispute, message__isnull=True, inspection__isnull=True)),
+        "evidence": [a for a in loose_files if a.inspection_id is None],
+        "inspection_photos": [a for a in loose_files if a.inspection_id is not None],
+        "refunds": list(dispute.refunds.all()),
     }
 
 

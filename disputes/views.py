@@ -1,3 +1,6 @@
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -7,12 +10,25 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import buyer_required
+from accounts.decorators import buyer_required, seller_required
 from returns_portal.errors import DomainError, ErrorCode
 
 from . import selectors, services
-from .forms import DisputeListFilterForm, DisputeMessageForm, DisputeOpenForm
-from .models import OPEN_STATES, Dispute, DisputeAttachment
+from .forms import (
+    CounterOfferForm,
+    DisputeListFilterForm,
+    DisputeMessageForm,
+    DisputeOpenForm,
+    EscalateForm,
+    InspectionForm,
+    InstructionsForm,
+    InstructionTemplateForm,
+    RejectForm,
+    ShipForm,
+)
+from .models import OPEN_STATES, Dispute, DisputeAttachment, InstructionTemplate
+from .rules.conditions import RETURN_CONDITIONS
+from .services.answers import return_warehouses_for
 from .presentation import next_step, time_left
 
 
@@ -94,7 +110,39 @@ def dispute_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, dispute, DisputeMessageForm())
 
 
-def _render_detail(request: HttpRequest, dispute: Dispute, message_form: DisputeMessageForm, status: int = 200):
+def _action_forms(request: HttpRequest, dispute: Dispute) -> dict:
+    """The forms the viewer may use on this dispute now (by role and state)."""
+    user, state, S = request.user, dispute.state, Dispute.State
+    is_buyer = dispute.buyer_id == user.pk
+    is_seller = bool(user.store_id) and user.store_id == dispute.store_id
+    forms: dict = {}
+    if is_seller and state == S.AWAITING_SELLER:
+        if dispute.kind == Dispute.Kind.RETURN:
+            forms["instructions"] = InstructionsForm(dispute=dispute, warehouses=return_warehouses_for(dispute))
+        if not dispute.is_local_return:
+            forms["accept"] = True
+            forms["counter_offer"] = CounterOfferForm()
+            forms["reject"] = RejectForm()
+    if is_seller and state == S.RETURN_IN_TRANSIT:
+        forms["inspect"] = InspectionForm(conditions=_conditions_of(dispute))
+    if is_buyer and state == S.AWAITING_BUYER_SHIPMENT:
+        instructions = getattr(dispute, "instructions", None)
+        forms["ship"] = ShipForm(initial={"carrier": instructions.carrier if instructions else ""})
+    if is_buyer and state in (S.COUNTER_OFFERED, S.REJECTED):
+        forms["accept_offer" if state == S.COUNTER_OFFERED else "accept_rejection"] = True
+        forms["escalate"] = EscalateForm()
+    return forms
+
+
+def _conditions_of(dispute: Dispute):
+    enabled = set(selectors.enabled_condition_codes(dispute.order_line.product.category))
+    return [c for c in RETURN_CONDITIONS if c.code in enabled]
+
+
+def _render_detail(
+    request: HttpRequest, dispute: Dispute, message_form: DisputeMessageForm | None = None,
+    status: int = 200, bound: dict | None = None,
+):
     step = next_step(dispute, request.user)
     is_buyer = dispute.buyer_id == request.user.pk
     order = dispute.order_line.order
@@ -108,16 +156,162 @@ def _render_detail(request: HttpRequest, dispute: Dispute, message_form: Dispute
             "step": step,
             "time_left": time_left(step.deadline),
             "is_buyer": is_buyer,
+            "is_seller": bool(request.user.store_id) and request.user.store_id == dispute.store_id,
+            "instructions": getattr(dispute, "instructions", None),
+            "shipment": getattr(dispute, "shipment", None),
+            "inspection": getattr(dispute, "inspection", None),
             "can_withdraw": is_buyer and dispute.state in services.TRANSITIONS["withdraw"].sources,
             "can_reopen": is_buyer
             and dispute.state == Dispute.State.CLOSED
             and dispute.resolution == Dispute.Resolution.WITHDRAWN
             and order.protection_open,
-            "message_form": message_form,
+            "message_form": message_form or DisputeMessageForm(),
+            "forms": {**_action_forms(request, dispute), **(bound or {})},
             **selectors.dispute_page_data(dispute),
         },
         status=status,
     )
+
+
+@dataclass(frozen=True)
+class Action:
+    slot: str
+    run: Callable
+    success: str
+    form: Callable | None = None
+
+
+ACTIONS: dict[str, Action] = {
+    "instructions": Action(
+        "instructions",
+        lambda user, d, data: services.dispute_send_instructions(
+            dispute=d, seller=user, warehouse=data["warehouse"], method=data["method"], carrier=data["carrier"],
+            text=data["text"]),
+        _("Return instructions sent. The buyer has been notified."),
+        lambda request, d: InstructionsForm(request.POST, dispute=d, warehouses=return_warehouses_for(d)),
+    ),
+    "accept": Action("accept", lambda user, d, data: services.dispute_accept(dispute=d, seller=user),
+                     _("You accepted the dispute; the refund is being paid.")),
+    "counter-offer": Action(
+        "counter_offer",
+        lambda user, d, data: services.dispute_counter_offer(dispute=d, seller=user, amount=data["amount"],
+                                                             message=data["message"]),
+        _("Counter-offer sent."), lambda request, d: CounterOfferForm(request.POST),
+    ),
+    "reject": Action(
+        "reject",
+        lambda user, d, data: services.dispute_reject(dispute=d, seller=user, reason=data["reason"],
+                                                      evidence=data["evidence"]),
+        _("You rejected the dispute. The buyer may accept or escalate."),
+        lambda request, d: RejectForm(request.POST, request.FILES),
+    ),
+    "inspect": Action(
+        "inspect",
+        lambda user, d, data: services.dispute_inspect(dispute=d, inspector=user, answers=data["answers"],
+                                                       notes=data["notes"], general_notes=data["general_notes"],
+                                                       photos=data["photos"]),
+        _("Inspection recorded."),
+        lambda request, d: InspectionForm(request.POST, request.FILES, conditions=_conditions_of(d)),
+    ),
+    "ship": Action(
+        "ship",
+        lambda user, d, data: services.dispute_ship(dispute=d, buyer=user, carrier=data["carrier"],
+                                                    tracking_number=data["tracking_number"]),
+        _("Thank you: the seller now waits for your parcel."),
+        lambda request, d: ShipForm(request.POST),
+    ),
+    "accept-offer": Action("accept_offer", lambda user, d, data: services.dispute_accept_offer(dispute=d, buyer=user),
+                           _("You accepted the counter-offer; the refund is being paid.")),
+    "accept-rejection": Action(
+        "accept_rejection", lambda user, d, data: services.dispute_accept_rejection(dispute=d, buyer=user),
+        _("The dispute is closed."),
+    ),
+    "escalate": Action(
+        "escalate",
+        lambda user, d, data: services.dispute_escalate(dispute=d, buyer=user, reason=data["reason"]),
+        _("Marketplace staff will review the dispute."),
+        lambda request, d: EscalateForm(request.POST),
+    ),
+}
+
+
+@require_POST
+@login_required
+def dispute_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    dispute = _get_dispute(request, pk)
+    spec = ACTIONS.get(action)
+    if spec is None:
+        raise Http404(_("No such action."))
+    form = spec.form(request, dispute) if spec.form else None
+    if form is not None and not form.is_valid():
+        return _render_detail(request, dispute, status=422, bound={spec.slot: form})
+    data = dict(form.cleaned_data) if form is not None else {}
+    if isinstance(form, InspectionForm):
+        data.update(answers=form.answers, notes=form.notes)
+    try:
+        spec.run(request.user, dispute, data)
+    except DomainError as error:
+        if form is None:
+            messages.error(request, error.message)
+            return redirect(dispute)
+        form.add_error(None, error.message)
+        return _render_detail(request, dispute, status=422, bound={spec.slot: form})
+    messages.success(request, spec.success)
+    return redirect(dispute)
+
+
+@login_required
+def return_slip(request: HttpRequest, pk: int) -> HttpResponse:
+    dispute = _get_dispute(request, pk)
+    instructions = getattr(dispute, "instructions", None)
+    if instructions is None:
+        raise Http404(_("There are no return instructions yet."))
+    return render(request, "disputes/return_slip.html", {
+        "dispute": dispute, "instructions": instructions, "line": dispute.order_line,
+        "order": dispute.order_line.order, "conditions": _conditions_of(dispute),
+    })
+
+
+@seller_required
+def seller_desk(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "action")
+    if status not in ("action", "open", "closed", "all"):
+        status = "action"
+    kind = request.GET.get("kind", "")
+    disputes = selectors.disputes_for_seller(request.user, status=status, kind=kind)
+    page = Paginator(disputes, settings.ORDERS_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(d, next_step(d, request.user), time_left(d.deadline_at) if d.is_open else "") for d in page.object_list]
+    return render(request, "disputes/seller_desk.html", {
+        "page": page, "rows": rows, "status": status, "kind": kind, "kinds": Dispute.Kind.choices,
+    })
+
+
+@seller_required
+def instruction_templates(request: HttpRequest) -> HttpResponse:
+    store = request.user.store
+    form = InstructionTemplateForm(request.POST or None, store=store)
+    if request.method == "POST":
+        if form.is_valid():
+            template = form.save(commit=False)
+            template.store = store
+            template.save()
+            messages.success(request, _("Template saved."))
+            return redirect("disputes:instruction_templates")
+        status = 422
+    else:
+        status = 200
+    templates = InstructionTemplate.objects.filter(store=store).select_related("warehouse")
+    return render(request, "disputes/instruction_templates.html", {"form": form, "templates": templates},
+                  status=status)
+
+
+@require_POST
+@seller_required
+def instruction_template_delete(request: HttpRequest, template_pk: int) -> HttpResponse:
+    template = get_object_or_404(InstructionTemplate, pk=template_pk, store_id=request.user.store_id)
+    template.delete()
+    messages.success(request, _("Template deleted."))
+    return redirect("disputes:instruction_templates")
 
 
 def _act(request: HttpRequest, pk: int, action, success: str) -> HttpResponse:

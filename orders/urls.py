@@ -1,5 +1,4 @@
 from django.urls import path
-from django.views.generic import RedirectView
 
 from . import views
 
@@ -10,7 +9,6 @@ urlpatterns = [
     path("orders/<int:pk>/", views.order_detail, name="order_detail"),
     path("orders/<int:pk>/confirm-delivery/", views.confirm_delivery, name="confirm_delivery"),
     path("orders/buy/<int:product_pk>/", views.buy_now, name="buy_now"),
-    path("seller/", RedirectView.as_view(pattern_name="orders:seller_order_list"), name="seller_home"),
     path("seller/orders/", views.seller_order_list, name="seller_order_list"),
     path("seller/orders/<int:pk>/ship/", views.seller_order_ship, name="seller_order_ship"),
 ]
