@@ -1,63 +1,119 @@
-from django.contrib import admin
+from datetime import timedelta
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import Dispute, DisputeAttachment, DisputeEvent, DisputeMessage
+from returns_portal.errors import DomainError
+
+from .models import (
+    CategoryCondition,
+    Dispute,
+    DisputeAttachment,
+    DisputeEvent,
+    DisputeMessage,
+    InstructionTemplate,
+    Refund,
+)
+from .services import dispute_staff_decide, refund_pay
+from .services.staff import REFUND_FULL, REFUND_PARTIAL, REJECT
 
 
-class DisputeEventInline(admin.TabularInline):
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class DisputeEventInline(ReadOnlyInline):
     """The timeline is append-only: shown, never edited."""
 
     model = DisputeEvent
-    extra = 0
     fields = ("created_at", "kind", "actor", "from_state", "to_state", "details")
     readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
-class DisputeMessageInline(admin.TabularInline):
+class DisputeMessageInline(ReadOnlyInline):
     model = DisputeMessage
-    extra = 0
     fields = ("created_at", "author", "body")
     readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
-class DisputeAttachmentInline(admin.TabularInline):
+class DisputeAttachmentInline(ReadOnlyInline):
     model = DisputeAttachment
-    extra = 0
-    fields = ("created_at", "uploaded_by", "link", "content_type", "size")
+    fields = ("created_at", "uploaded_by", "link", "content_type", "size", "message", "inspection")
     readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description=_("file"))
     def link(self, obj: DisputeAttachment) -> str:
         return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), obj.original_name)
 
 
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fields = ("created_at", "amount", "currency", "status", "decided_by", "reason", "attempts", "last_error",
+              "paid_at", "gateway_reference")
+    readonly_fields = fields
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = _("deadline")
+    parameter_name = "deadline"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", _("Overdue")), ("24h", _("Due within 24 hours"))]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "overdue":
+            return queryset.filter(deadline_at__lt=now)
+        if self.value() == "24h":
+            return queryset.filter(deadline_at__gte=now, deadline_at__lt=now + timedelta(hours=24))
+        return queryset
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"), widget=forms.RadioSelect,
+        choices=[(REFUND_FULL, _("Refund in full")), (REFUND_PARTIAL, _("Refund part")), (REJECT, _("Reject"))],
+    )
+    amount = forms.DecimalField(label=_("Partial amount"), max_digits=12, decimal_places=2, required=False,
+                                min_value=Decimal("0.01"))
+    reason = forms.CharField(label=_("Reason (both sides read it)"), widget=forms.Textarea(attrs={"rows": 4}))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("decision") == REFUND_PARTIAL and cleaned.get("amount") is None:
+            self.add_error("amount", _("Enter the amount of the partial refund."))
+        return cleaned
+
+
 @admin.register(Dispute)
 class DisputeAdmin(admin.ModelAdmin):
-    """State changes go through services (and admin actions in later releases), never
-    through editing fields, so the disputes are read-only here."""
+    """Disputes change state only through services: read-only fields here, plus the
+    staff decision page for escalated disputes (permission ``disputes.decide_dispute``)."""
 
     list_display = ("id", "order_line", "buyer", "store", "kind", "route", "state", "amount", "currency",
-                    "deadline_at", "created_at")
-    list_filter = ("state", "kind", "route", "resolution", "store")
+                    "deadline_at", "overdue", "created_at")
+    list_filter = (OverdueFilter, "state", "kind", "route", "resolution", "store")
     list_select_related = ("order_line", "buyer", "store")
-    search_fields = ("id", "order_line__order__number", "buyer__username", "buyer__email", "store__name")
+    search_fields = ("=id", "order_line__order__number", "buyer__username", "buyer__email", "store__name")
     date_hierarchy = "created_at"
     ordering = ("deadline_at",)
-    readonly_fields = [f.name for f in Dispute._meta.fields]
-    inlines = [DisputeEventInline, DisputeMessageInline, DisputeAttachmentInline]
+    readonly_fields = ["decide_link", *[f.name for f in Dispute._meta.fields]]
+    inlines = [RefundInline, DisputeEventInline, DisputeMessageInline, DisputeAttachmentInline]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -65,13 +121,111 @@ class DisputeAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    @admin.display(boolean=True, description=_("overdue"))
+    def overdue(self, obj: Dispute) -> bool:
+        return obj.is_open and obj.deadline_at is not None and obj.deadline_at < timezone.now()
+
+    @admin.display(description=_("staff decision"))
+    def decide_link(self, obj: Dispute) -> str:
+        if obj.state != Dispute.State.ESCALATED:
+            return "—"
+        return format_html('<a class="button" href="{}">{}</a>',
+                           reverse("admin:disputes_dispute_decide", args=[obj.pk]), _("Decide this dispute"))
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/decide/", self.admin_site.admin_view(self.decide_view), name="disputes_dispute_decide"),
+            *super().get_urls(),
+        ]
+
+    def decide_view(self, request, pk: int):
+        if not request.user.has_perm("disputes.decide_dispute"):
+            raise PermissionDenied
+        dispute = get_object_or_404(Dispute.objects.select_related("order_line__order", "buyer", "store"), pk=pk)
+        form = DecisionForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                dispute_staff_decide(dispute=dispute, staff=request.user, decision=form.cleaned_data["decision"],
+                                     reason=form.cleaned_data["reason"], amount=form.cleaned_data.get("amount"))
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(request, _("Decision recorded; both sides were notified."), messages.SUCCESS)
+                return redirect("admin:disputes_dispute_change", dispute.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Decide dispute #%(id)s") % {"id": dispute.pk},
+            "dispute": dispute,
+            "form": form,
+            "opts": self.model._meta,
+            "events": dispute.events.select_related("actor"),
+            "inspection": getattr(dispute, "inspection", None),
+        }
+        return TemplateResponse(request, "admin/disputes/dispute/decide.html", context,
+                                status=422 if request.method == "POST" else 200)
+
+
+@admin.register(Refund)
+class RefundAdmin(admin.ModelAdmin):
+    """Payments of decided refunds. Paying (or retrying a failed payment) is its own
+    permission, ``disputes.pay_refund``; amounts are never edited."""
+
+    list_display = ("idempotency_key", "dispute", "amount", "currency", "status", "attempts", "decided_by",
+                    "created_at", "paid_at")
+    list_filter = ("status", "currency")
+    list_select_related = ("dispute", "decided_by")
+    search_fields = ("idempotency_key", "gateway_reference", "=dispute__id", "order_line__order__number")
+    readonly_fields = [f.name for f in Refund._meta.fields]
+    actions = ["pay_now"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_pay_permission(self, request) -> bool:
+        return request.user.has_perm("disputes.pay_refund")
+
+    @admin.action(description=_("Pay now (or retry a failed payment)"), permissions=["pay"])
+    def pay_now(self, request, queryset):
+        paid = failed = 0
+        for refund_id in queryset.exclude(status=Refund.Status.PAID).values_list("pk", flat=True):
+            result = refund_pay(refund_id=refund_id, actor=request.user)
+            if result.status == Refund.Status.PAID:
+                paid += 1
+            else:
+                failed += 1
+        self.message_user(request, _("%(paid)d paid, %(failed)d failed.") % {"paid": paid, "failed": failed},
+                          messages.SUCCESS if not failed else messages.WARNING)
+
+
+@admin.register(CategoryCondition)
+class CategoryConditionAdmin(admin.ModelAdmin):
+    """Switch a return condition on or off for a category (and its subcategories)."""
+
+    list_display = ("category", "code", "enabled")
+    list_editable = ("enabled",)
+    list_filter = ("code", "enabled", "category")
+    list_select_related = ("category",)
+    search_fields = ("category__name", "code")
+    autocomplete_fields = ("category",)
+
+
+@admin.register(InstructionTemplate)
+class InstructionTemplateAdmin(admin.ModelAdmin):
+    list_display = ("name", "store", "warehouse", "method", "carrier")
+    list_filter = ("store", "method")
+    list_select_related = ("store", "warehouse")
+    search_fields = ("name", "store__name", "carrier")
+
 
 @admin.register(DisputeEvent)
 class DisputeEventAdmin(admin.ModelAdmin):
     list_display = ("dispute", "kind", "from_state", "to_state", "actor", "created_at")
     list_filter = ("kind", "to_state")
     list_select_related = ("actor",)
-    search_fields = ("dispute__id", "actor__username")
+    search_fields = ("=dispute__id", "actor__username")
 
     def has_add_permission(self, request) -> bool:
         return False
