@@ -218,6 +218,12 @@ class InstructionTemplateForm(forms.ModelForm):
             Q(store__isnull=True) | Q(store=store)
         )
 
-    def validate_unique(self):
-        self.instance.store = self.store
-        super().validate_unique()
+    def clean_name(self) -> str:
+        # The (store, name) constraint is not checked by model validation, because the store
+        # is not a form field; without this a duplicate reaches the database as a 500.
+        name = self.cleaned_data["name"]
+        duplicates = InstructionTemplate.objects.filter(store=self.store, name=name).exclude(pk=self.instance.pk)
+        if duplicates.exists():
+            raise forms.ValidationError(_("You already have a template named “%(name)s”."), code="unique",
+                                        params={"name": name})
+        return name

@@ -27,3 +27,13 @@ def pay_due_refunds() -> int:
         if refund_pay(refund_id=refund_id).status == Refund.Status.PAID:
             paid += 1
     return paid
+
+
+@shared_task(acks_late=True, time_limit=900, soft_time_limit=840)
+def enforce_deadlines() -> dict[str, int]:
+    """Beat job: the deadline sweep. Safe to run twice or concurrently (see deadlines.py)."""
+    from django.conf import settings
+
+    from .deadlines import enforce_deadlines as sweep
+
+    return dict(sweep(max_batches=settings.DEADLINE_SWEEP_MAX_BATCHES).counts)

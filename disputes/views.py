@@ -235,6 +235,11 @@ ACTIONS: dict[str, Action] = {
 }
 
 
+# The seller's actions; the others are the buyer's. Anyone else is refused before a form is
+# bound, so nobody is shown a form that is not theirs (nor the store's instruction templates).
+SELLER_ACTIONS = frozenset({"instructions", "accept", "counter_offer", "reject", "inspect"})
+
+
 @require_POST
 @login_required
 def dispute_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
@@ -242,6 +247,15 @@ def dispute_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     spec = ACTIONS.get(action)
     if spec is None:
         raise Http404(_("No such action."))
+    if spec.slot in SELLER_ACTIONS:
+        allowed = bool(request.user.store_id) and request.user.store_id == dispute.store_id
+        refusal = _("Only the store that sold this item can do this.")
+    else:
+        allowed = dispute.buyer_id == request.user.pk
+        refusal = _("Only the buyer who opened this dispute can do this.")
+    if not allowed:
+        messages.error(request, refusal)
+        return redirect(dispute)
     form = spec.form(request, dispute) if spec.form else None
     if form is not None and not form.is_valid():
         return _render_detail(request, dispute, status=422, bound={spec.slot: form})

@@ -5,6 +5,7 @@ in production (``celery -A returns_portal beat``); the embedded default runs it
 inside the worker (``celery -A returns_portal worker -B``).
 """
 import os
+from datetime import timedelta
 
 from celery import Celery
 from celery.schedules import crontab
@@ -16,6 +17,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
+    # The source of truth for every dispute deadline (DESIGN §3); period DEADLINE_SWEEP_SECONDS.
+    "enforce-deadlines": {
+        "task": "disputes.tasks.enforce_deadlines",
+        "schedule": timedelta(seconds=int(os.environ.get("DEADLINE_SWEEP_SECONDS", "60"))),
+    },
     "clear-expired-sessions": {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),

@@ -77,6 +77,10 @@ class Dispute(models.Model):
     seller_answer = models.TextField(_("seller's answer"), blank=True)
     # The deadline of the current step; NULL when nobody is on the clock.
     deadline_at = models.DateTimeField(_("current deadline"), null=True, blank=True)
+    # The deadline a reminder was last sent for (one reminder per deadline).
+    reminded_deadline_at = models.DateTimeField(_("reminded for deadline"), null=True, blank=True)
+    # Set once when an escalated dispute passes the staff SLA; it stays open, flagged.
+    overdue_flagged_at = models.DateTimeField(_("flagged overdue"), null=True, blank=True)
     created_at = models.DateTimeField(_("opened"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
@@ -150,6 +154,8 @@ class DisputeEvent(models.Model):
         STAFF_DECIDED = "staff_decided", _("Marketplace staff decided")
         REFUND_PAID = "refund_paid", _("Refund paid")
         REFUND_FAILED = "refund_failed", _("Refund payment failed")
+        DEADLINE_PASSED = "deadline_passed", _("Deadline passed")
+        STAFF_OVERDUE = "staff_overdue", _("Staff decision overdue")
 
     dispute = models.ForeignKey(Dispute, verbose_name=_("dispute"), on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -286,5 +292,12 @@ TRANSITIONS: dict[str, Transition] = {
         Transition("staff_reject", frozenset({S.ESCALATED}), S.CLOSED),
         # The payment step
         Transition("refund_paid", frozenset({S.REFUND_PENDING}), S.REFUNDED),
+        # The deadline sweep (the system acts when a deadline passes; DESIGN §3)
+        Transition("expire_seller_instructions", frozenset({S.AWAITING_SELLER}), S.AWAITING_BUYER_SHIPMENT),
+        Transition("expire_seller_refund", frozenset({S.AWAITING_SELLER}), S.REFUND_PENDING),
+        Transition("expire_seller_escalate", frozenset({S.AWAITING_SELLER}), S.ESCALATED),
+        Transition("expire_shipment", frozenset({S.AWAITING_BUYER_SHIPMENT}), S.CLOSED),
+        Transition("expire_receipt", frozenset({S.RETURN_IN_TRANSIT}), S.REFUND_PENDING),
+        Transition("expire_buyer_answer", frozenset({S.REJECTED, S.COUNTER_OFFERED}), S.CLOSED),
     )
 }

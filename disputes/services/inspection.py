@@ -38,8 +38,9 @@ def dispute_inspect(
     wrong state, or an answer missing for a condition that applies."""
     notes = {code: (text or "").strip() for code, text in (notes or {}).items() if (text or "").strip()}
     with transaction.atomic():
-        locked = Dispute.objects.select_for_update().select_related("order_line__product__category").get(
-            pk=dispute.pk)
+        # of=("self",): lock the dispute, not the joined line, product and category rows.
+        locked = Dispute.objects.select_for_update(of=("self",)).select_related(
+            "order_line__product__category").get(pk=dispute.pk)
         only_the_store(inspector)(locked)
         enabled = selectors.enabled_condition_codes(locked.order_line.product.category)
         if locked.state not in TRANSITIONS["inspect_accept"].sources:

@@ -19,7 +19,7 @@ from returns_portal.errors import DomainError, ErrorCode
 from returns_portal.formatting import local_datetime
 
 from .. import selectors
-from ..models import Dispute, DisputeEvent, DisputeMessage
+from ..models import Dispute, DisputeEvent, DisputeMessage, ReturnShipment
 from ..rules.eligibility import check_eligibility
 from ._base import (
     NotEligible,
@@ -135,12 +135,23 @@ def dispute_withdraw(*, dispute: Dispute, buyer: User) -> Dispute:
     settlement; the buyer may reopen it while buyer protection lasts. Refused for someone
     else's dispute and once goods are on their way back or the dispute has ended."""
     with transaction.atomic():
+        def check(locked: Dispute) -> None:
+            only_the_buyer(buyer)(locked)
+            # After a rejected or unclear inspection the goods are back with the seller: the
+            # buyer accepts the rejection or escalates; a withdrawal could be reopened into a
+            # second return of goods that already came back.
+            if ReturnShipment.objects.filter(dispute=locked).exists():
+                raise DomainError(
+                    ErrorCode.INVALID_TRANSITION,
+                    _("The goods were sent back to the seller, so this dispute can no longer be withdrawn."),
+                )
+
         withdrawn = dispute_transition(
             dispute=dispute,
             name="withdraw",
             actor=buyer,
             event_kind=DisputeEvent.Kind.WITHDRAWN,
-            check=only_the_buyer(buyer),
+            check=check,
             resolution=Dispute.Resolution.WITHDRAWN,
             deadline_at=None,
             closed_at=timezone.now(),

@@ -97,10 +97,11 @@ def refund_pay(*, refund_id: int, actor: User | None = None) -> Refund:
 
         now = timezone.now()
         refund.status = Refund.Status.PAID
+        refund.gateway = settings.PAYMENT_GATEWAY  # the gateway that actually paid it
         refund.gateway_reference = receipt.reference
         refund.paid_at = now
         refund.last_error = ""
-        refund.save(update_fields=["status", "gateway_reference", "paid_at", "last_error", "attempts"])
+        refund.save(update_fields=["status", "gateway", "gateway_reference", "paid_at", "last_error", "attempts"])
         locked_line = OrderLine.objects.select_for_update(of=("self",)).get(pk=line.pk)
         locked_line.refunded_amount += refund.amount
         locked_line.save(update_fields=["refunded_amount"])

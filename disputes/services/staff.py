@@ -52,7 +52,9 @@ def dispute_staff_decide(
         else:
             decided = dispute_transition(
                 dispute=dispute, name="staff_refund", actor=staff, event_kind=DisputeEvent.Kind.STAFF_DECIDED,
-                check=check, details={**details, "amount": str(amount if decision == REFUND_PARTIAL else None)},
+                check=check,
+                # The amount refunded; the amount asked (a full refund) is fixed when the dispute opens.
+                details={**details, "amount": str(amount if decision == REFUND_PARTIAL else dispute.amount)},
                 deadline_at=None,
             )
             refund_amount = decided.amount if decision == REFUND_FULL else amount

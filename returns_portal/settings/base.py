@@ -199,3 +199,18 @@ RETURN_CONDITION_RULES = [
     "disputes.rules.inspection.ItemIdentity",
 ]
 PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="disputes.payments.LocalLedgerGateway")
+
+# The deadline sweep (DESIGN §3, issue 5).
+DEADLINE_SWEEP_SECONDS = env.int("DEADLINE_SWEEP_SECONDS", default=60)
+DEADLINE_SWEEP_BATCH = env.int("DEADLINE_SWEEP_BATCH", default=1000)
+# Each periodic run works off at most this many batches; the next run continues.
+DEADLINE_SWEEP_MAX_BATCHES = env.int("DEADLINE_SWEEP_MAX_BATCHES", default=100)
+REMINDER_HOURS = env.int("REMINDER_HOURS", default=24)
+# When the seller misses the first deadline on a non-local-return dispute: "refund" (the
+# buyer is refunded the amount asked) or "escalate" (marketplace staff decide).
+SELLER_TIMEOUT_POLICY = env("SELLER_TIMEOUT_POLICY", default="refund")
+DEFAULT_RETURN_CARRIER = env("DEFAULT_RETURN_CARRIER", default="Russian Post")
+if SELLER_TIMEOUT_POLICY not in ("refund", "escalate"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured('SELLER_TIMEOUT_POLICY must be "refund" or "escalate".')
