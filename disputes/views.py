@@ -160,7 +160,9 @@ def _render_detail(
             "instructions": getattr(dispute, "instructions", None),
             "shipment": getattr(dispute, "shipment", None),
             "inspection": getattr(dispute, "inspection", None),
-            "can_withdraw": is_buyer and dispute.state in services.TRANSITIONS["withdraw"].sources,
+            # Once the goods went back to the seller the buyer accepts or escalates instead.
+            "can_withdraw": is_buyer and dispute.state in services.TRANSITIONS["withdraw"].sources
+            and getattr(dispute, "shipment", None) is None,
             "can_reopen": is_buyer
             and dispute.state == Dispute.State.CLOSED
             and dispute.resolution == Dispute.Resolution.WITHDRAWN
