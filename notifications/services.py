@@ -91,9 +91,16 @@ def notify_many(drafts: Sequence[Draft]) -> int:
         ],
         returning_ids=True,
     )
+    emails_queue_on_commit(ids)
+    return len(ids)
+
+
+def emails_queue_on_commit(notification_ids: Sequence[int]) -> None:
+    """After the surrounding transaction commits, queue the e-mails of these new
+    notifications in chunks (a broker outage is logged; the resend sweep catches up)."""
+    ids = list(notification_ids)
     for start in range(0, len(ids), EMAIL_CHUNK):
         transaction.on_commit(partial(_queue_emails, ids[start:start + EMAIL_CHUNK]))
-    return len(ids)
 
 
 def _one_line(subject: str, limit: int) -> str:
