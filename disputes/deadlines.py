@@ -42,6 +42,7 @@ RECEIPT_TIMEOUT_REFUNDED = "receipt_timeout_refunded"
 ANSWER_TIMEOUT_CLOSED = "answer_timeout_closed"
 STAFF_OVERDUE_FLAGGED = "staff_overdue_flagged"
 REMINDERS_SENT = "reminders_sent"
+REMINDERS_DUE = "send_reminders"  # the dry run's key: reminders that would go out
 OUTCOMES = (INSTRUCTIONS_ISSUED, SELLER_TIMEOUT_REFUNDED, SELLER_TIMEOUT_ESCALATED, BUYER_DID_NOT_SHIP,
             RECEIPT_TIMEOUT_REFUNDED, ANSWER_TIMEOUT_CLOSED, STAFF_OVERDUE_FLAGGED, REMINDERS_SENT)
 
@@ -53,7 +54,8 @@ class SweepReport:
 
     @property
     def total(self) -> int:
-        return sum(v for k, v in self.counts.items() if k != REMINDERS_SENT)
+        """Disputes moved on (or, in a dry run, due); reminders are not outcomes."""
+        return sum(v for k, v in self.counts.items() if k not in (REMINDERS_SENT, REMINDERS_DUE))
 
     def lines(self) -> list[str]:
         return [f"{outcome}: {self.counts.get(outcome, 0)}" for outcome in OUTCOMES]
@@ -283,16 +285,20 @@ def _expire_seller_answer(rows: list[Row], now: datetime, report: SweepReport) -
         report.counts[INSTRUCTIONS_ISSUED] += len(moved)
 
     policy_escalates = settings.SELLER_TIMEOUT_POLICY == "escalate"
-    escalate = no_warehouse + (other if policy_escalates else [])
     why_escalated = _("The seller did not answer within %(days)d days; marketplace staff will decide.") % {
         "days": days}
-    moved = _move(escalate, transition="expire_seller_escalate", now=now,
-                  deadline_at=now + timedelta(days=settings.STAFF_DECISION_DAYS))
-    if moved:
-        _events(moved, to_state=S.ESCALATED, now=now, outcome=SELLER_TIMEOUT_ESCALATED, why=why_escalated)
-        _tell(moved, buyer=Message(_("Dispute #%(id)s escalated"), why_escalated.replace("%", "%%")),
-              seller=Message(_("Dispute #%(id)s: deadline missed"), why_escalated.replace("%", "%%")))
-        report.counts[SELLER_TIMEOUT_ESCALATED] += len(moved)
+    # Said apart, so the buyer knows why no default instructions came.
+    why_no_warehouse = _("The seller did not send return instructions within %(days)d days, and no return "
+                         "warehouse in your country takes returns any more; marketplace staff will decide.") % {
+        "days": days}
+    staff_deadline = now + timedelta(days=settings.STAFF_DECISION_DAYS)
+    for group, why in ((no_warehouse, why_no_warehouse), (other if policy_escalates else [], why_escalated)):
+        moved = _move(group, transition="expire_seller_escalate", now=now, deadline_at=staff_deadline)
+        if moved:
+            _events(moved, to_state=S.ESCALATED, now=now, outcome=SELLER_TIMEOUT_ESCALATED, why=why)
+            _tell(moved, buyer=Message(_("Dispute #%(id)s escalated"), why.replace("%", "%%")),
+                  seller=Message(_("Dispute #%(id)s: deadline missed"), why.replace("%", "%%")))
+            report.counts[SELLER_TIMEOUT_ESCALATED] += len(moved)
 
     if not policy_escalates:
         why = _("The seller did not answer within %(days)d days, so the buyer is refunded the amount asked.") % {
@@ -369,10 +375,16 @@ def _expire_buyer_answer(rows: list[Row], now: datetime, report: SweepReport) ->
         report.counts[ANSWER_TIMEOUT_CLOSED] += len(moved)
 
 
+def _not_flagged_for_this_deadline() -> Q:
+    # A flag set before the current deadline belongs to an earlier escalation (the buyer
+    # withdrew, reopened and escalated again): the new staff deadline gets its own flag.
+    return Q(overdue_flagged_at__isnull=True) | Q(overdue_flagged_at__lt=F("deadline_at"))
+
+
 def _flag_staff_overdue(rows: list[Row], now: datetime, report: SweepReport) -> None:
     ids = [r.pk for r in rows]
-    Dispute.objects.filter(pk__in=ids, state=S.ESCALATED, deadline_at__lte=now,
-                           overdue_flagged_at__isnull=True).update(overdue_flagged_at=now, updated_at=now)
+    Dispute.objects.filter(_not_flagged_for_this_deadline(), pk__in=ids, state=S.ESCALATED,
+                           deadline_at__lte=now).update(overdue_flagged_at=now, updated_at=now)
     flagged = set(Dispute.objects.filter(pk__in=ids, overdue_flagged_at=now).values_list("pk", flat=True))
     moved = [r for r in rows if r.pk in flagged]
     if moved:
@@ -389,7 +401,7 @@ HANDLERS: list[tuple[Callable[[datetime], QuerySet], Callable]] = [
     (lambda now: _due(now, S.AWAITING_BUYER_SHIPMENT), _expire_shipment),
     (lambda now: _due(now, S.RETURN_IN_TRANSIT), _expire_receipt),
     (lambda now: _due(now, S.REJECTED, S.COUNTER_OFFERED), _expire_buyer_answer),
-    (lambda now: _due(now, S.ESCALATED).filter(overdue_flagged_at__isnull=True), _flag_staff_overdue),
+    (lambda now: _due(now, S.ESCALATED).filter(_not_flagged_for_this_deadline()), _flag_staff_overdue),
 ]
 
 

@@ -7,6 +7,7 @@ of ``bulk_create``'s Python cost. Elsewhere (SQLite) it falls back to ``bulk_cre
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,7 +40,9 @@ def bulk_insert(
             arrays.append([json.dumps(row[column], cls=field.encoder) for row in rows])
         else:
             arrays.append([row[column] for row in rows])
-        casts.append(f"%s::{db_type}[]")
+        # Without the type modifier: an explicit cast to varchar(n) would silently cut a value
+        # that is too long; the INSERT's own assignment to the column refuses it, as bulk_create does.
+        casts.append(f"%s::{_TYPE_MODIFIER.sub('', db_type)}[]")
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({', '.join(casts)})"
@@ -50,6 +53,9 @@ def bulk_insert(
     with connection.cursor() as cursor:
         cursor.execute(sql, arrays)
         return [row[0] for row in cursor.fetchall()] if returning_ids else []
+
+
+_TYPE_MODIFIER = re.compile(r"\s*\([^)]*\)")
 
 
 def _name_of(model: type[models.Model], attname: str) -> str:
