@@ -14,13 +14,13 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from catalog.models import Warehouse
@@ -140,50 +140,62 @@ def _members_by_store(store_ids) -> dict[int, list[int]]:
 
 @dataclass(frozen=True)
 class Message:
-    """A translated subject and body with placeholders filled per dispute: %(id)s,
-    %(amount)s, %(currency)s, %(title)s, %(rma)s, plus ``constants`` (the same for all)."""
+    """A translated subject and body with placeholders filled per dispute — %(id)s,
+    %(amount)s, %(currency)s, %(title)s and, once instructions exist, %(rma)s,
+    %(carrier)s, %(warehouse)s — plus ``constants`` (the same for every dispute)."""
 
     subject: str
     body: str
     constants: dict = field(default_factory=dict)
 
-    def render(self, r: Row, rma: str = "") -> tuple[str, str]:
-        values = {"id": r.pk, "amount": r.amount, "currency": r.currency, "title": r.title, "rma": rma,
-                  **self.constants}
+    def render(self, r: Row, extra: dict) -> tuple[str, str]:
+        values = {"id": r.pk, "amount": r.amount, "currency": r.currency, "title": r.title,
+                  "rma": "", "carrier": "", "warehouse": "", **extra, **self.constants}
         return self.subject % values, self.body % values
 
 
-PLACEHOLDERS_SQL = [("%%(id)s", "d.id::text"), ("%%(amount)s", "d.amount::text"), ("%%(currency)s", "d.currency"),
-                    ("%%(title)s", "l.title"), ("%%(rma)s", "coalesce(ri.rma_code, '')")]
+# Numbers first, then the template's own "%%", then the free texts last, so that a title or
+# an address containing "%" or "%(...)s" is copied as it is.
+NUMBERS_SQL = [("%%(id)s", "d.id::text"), ("%%(amount)s", "d.amount::text"), ("%%(currency)s", "d.currency")]
+TEXTS_SQL = [("%%(rma)s", "coalesce(ri.rma_code, '')"), ("%%(carrier)s", "coalesce(ri.carrier, '')"),
+             ("%%(warehouse)s", "coalesce(w.name || ', ' || w.address || ', ' || w.city, '')"),
+             ("%%(title)s", "l.title")]
 
 
-def _render_sql(message_param: str, constants: dict) -> tuple[str, list]:
-    expression, params = message_param, []
-    for placeholder, value in PLACEHOLDERS_SQL:
+def _render_sql(constants: dict) -> tuple[str, list]:
+    expression, params = "%s", []
+    for placeholder, value in NUMBERS_SQL:
         expression = f"replace({expression}, '{placeholder}', {value})"
     for name, value in constants.items():
         expression = f"replace({expression}, '%%({name})s', %s)"
         params.append(str(value))
-    return f"replace({expression}, '%%%%', '%%')", params
+    expression = f"replace({expression}, '%%%%', '%%')"
+    for placeholder, value in TEXTS_SQL:
+        expression = f"replace({expression}, '{placeholder}', {value})"
+    return expression, params
 
 
 def _tell(rows: list[Row], *, buyer: Message | None, seller: Message | None,
-          rma: dict[int, str] | None = None) -> None:
-    """Notify the buyer and/or every active member of the store of each dispute."""
+          extra: dict[int, dict] | None = None) -> None:
+    """Notify the buyer and/or every active member of the store of each dispute. ``extra``
+    gives per-dispute values (rma, carrier, warehouse) for the Python path; PostgreSQL reads
+    them from the dispute's return instructions."""
     if not rows:
         return
-    rma = rma or {}
     if connection.vendor == "postgresql":
         _tell_sql(rows, buyer=buyer, seller=seller)
         return
+    extra = extra or {}
     drafts: list[Draft] = []
     members = _members_by_store(r.store_id for r in rows) if seller else {}
+    active_buyers = set(User.objects.filter(pk__in={r.buyer_id for r in rows}, is_active=True)
+                        .values_list("pk", flat=True)) if buyer else set()
     for r in rows:
         url = f"/disputes/{r.pk}/"
-        if buyer:
-            drafts.append(Draft(r.buyer_id, *buyer.render(r, rma.get(r.pk, "")), url))
+        if buyer and r.buyer_id in active_buyers:
+            drafts.append(Draft(r.buyer_id, *buyer.render(r, extra.get(r.pk, {})), url))
         if seller:
-            subject, body = seller.render(r, rma.get(r.pk, ""))
+            subject, body = seller.render(r, extra.get(r.pk, {}))
             drafts.extend(Draft(member, subject, body, url) for member in members.get(r.store_id, []))
     notify_many(drafts)
 
@@ -196,19 +208,28 @@ def _tell_sql(rows: list[Row], *, buyer: Message | None, seller: Message | None)
                                 (seller, "JOIN accounts_user u ON u.store_id = d.store_id AND u.is_active")):
         if message is None:
             continue
-        subject_sql, subject_params = _render_sql("%s", message.constants)
-        body_sql, body_params = _render_sql("%s", message.constants)
+        subject_sql, subject_params = _render_sql(message.constants)
+        body_sql, body_params = _render_sql(message.constants)
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO notifications_notification (recipient_id, subject, body, url, created_at, read_at, "
                 f"emailed_at) SELECT u.id, left({subject_sql}, 200), {body_sql}, '/disputes/' || d.id || '/', %s, "
                 "NULL, NULL FROM disputes_dispute d JOIN orders_orderline l ON l.id = d.order_line_id "
-                f"LEFT JOIN disputes_returninstructions ri ON ri.dispute_id = d.id {recipients} "
+                "LEFT JOIN disputes_returninstructions ri ON ri.dispute_id = d.id "
+                f"LEFT JOIN catalog_warehouse w ON w.id = ri.warehouse_id {recipients} "
                 "WHERE d.id = ANY(%s) RETURNING id",
                 [message.subject, *subject_params, message.body, *body_params, timezone.now(), ids],
             )
             created.extend(row[0] for row in cursor.fetchall())
     emails_queue_on_commit(created)
+
+
+def _tell_staff(count: int, why: str) -> None:
+    """One summary per active staff member, not one notification per dispute."""
+    staff = User.objects.filter(is_staff=True, is_active=True).values_list("pk", flat=True)
+    subject = ngettext("%(count)d dispute escalated by the deadline sweep",
+                       "%(count)d disputes escalated by the deadline sweep", count) % {"count": count}
+    notify_many([Draft(pk, subject, why, "/admin/disputes/dispute/?state__exact=escalated") for pk in staff])
 
 
 def _decide_refunds(rows: list[Row], *, now: datetime, reason: str) -> None:
@@ -259,16 +280,19 @@ def _expire_seller_answer(rows: list[Row], now: datetime, report: SweepReport) -
     if moved:
         templates = _templates_by_store_and_warehouse(moved)
         default_text = _("Pack the item as you received it, write the RMA code on the parcel and drop it off.")
-        codes = {}
+        codes, extra = {}, {}
         instructions = []
         for r in moved:
             warehouse = warehouses[(r.store_id, r.country)]
             template = templates.get((r.store_id, warehouse.pk))
             codes[r.pk] = new_rma_code(now)
+            carrier = template.carrier if template else settings.DEFAULT_RETURN_CARRIER
+            extra[r.pk] = {"rma": codes[r.pk], "carrier": carrier,
+                           "warehouse": f"{warehouse.name}, {warehouse.address}, {warehouse.city}"}
             instructions.append({
                 "dispute_id": r.pk, "warehouse_id": warehouse.pk,
                 "method": template.method if template else ReturnMethod.DROP_OFF,
-                "carrier": template.carrier if template else settings.DEFAULT_RETURN_CARRIER,
+                "carrier": carrier,
                 "text": template.text if template else default_text,
                 "rma_code": codes[r.pk], "ship_by": ship_by, "issued_by_id": None, "created_at": now,
             })
@@ -278,10 +302,12 @@ def _expire_seller_answer(rows: list[Row], now: datetime, report: SweepReport) -
         _events(moved, to_state=S.AWAITING_BUYER_SHIPMENT, now=now, outcome=INSTRUCTIONS_ISSUED, why=why_local)
         _tell(moved,
               buyer=Message(_("Return instructions for dispute #%(id)s"),
-                            why_local.replace("%", "%%") + " " + _("Ship by %(date)s with RMA code %(rma)s."),
+                            why_local.replace("%", "%%") + " " + _(
+                                "Send the goods to %(warehouse)s with %(carrier)s by %(date)s. Your RMA code is "
+                                "%(rma)s."),
                             {"date": local_datetime(ship_by)}),
               seller=Message(_("Dispute #%(id)s: deadline missed"), why_local.replace("%", "%%")),
-              rma=codes)
+              extra=extra)
         report.counts[INSTRUCTIONS_ISSUED] += len(moved)
 
     policy_escalates = settings.SELLER_TIMEOUT_POLICY == "escalate"
@@ -299,6 +325,7 @@ def _expire_seller_answer(rows: list[Row], now: datetime, report: SweepReport) -
             _tell(moved, buyer=Message(_("Dispute #%(id)s escalated"), why.replace("%", "%%")),
                   seller=Message(_("Dispute #%(id)s: deadline missed"), why.replace("%", "%%")))
             report.counts[SELLER_TIMEOUT_ESCALATED] += len(moved)
+            _tell_staff(len(moved), why)
 
     if not policy_escalates:
         why = _("The seller did not answer within %(days)d days, so the buyer is refunded the amount asked.") % {
@@ -342,15 +369,27 @@ def _templates_by_store_and_warehouse(rows: list[Row]) -> dict[tuple[int, int], 
     return templates
 
 
-def _expire_shipment(rows: list[Row], now: datetime, report: SweepReport) -> None:
-    why = _("The goods were not shipped within %(days)d days of the return instructions; the dispute is closed "
-            "without a refund.") % {"days": settings.BUYER_SHIP_DAYS}
-    moved = _move(rows, transition="expire_shipment", now=now, deadline_at=None, closed_at=now,
-                  resolution=Dispute.Resolution.BUYER_TIMEOUT)
+def _close(rows: list[Row], now: datetime, report: SweepReport, *, transition: str, resolution: str,
+           outcome: str, why: str) -> None:
+    moved = _move(rows, transition=transition, now=now, deadline_at=None, closed_at=now, resolution=resolution)
     if moved:
-        _events(moved, to_state=S.CLOSED, now=now, outcome=BUYER_DID_NOT_SHIP, why=why)
+        _events(moved, to_state=S.CLOSED, now=now, outcome=outcome, why=why)
         _tell(moved, buyer=_closed_message(why), seller=_closed_message(why))
-        report.counts[BUYER_DID_NOT_SHIP] += len(moved)
+        report.counts[outcome] += len(moved)
+
+
+def _expire_shipment(rows: list[Row], now: datetime, report: SweepReport) -> None:
+    _close(rows, now, report, transition="expire_shipment", resolution=Dispute.Resolution.BUYER_TIMEOUT,
+           outcome=BUYER_DID_NOT_SHIP,
+           why=_("The goods were not shipped within %(days)d days of the return instructions; the dispute is "
+                 "closed without a refund.") % {"days": settings.BUYER_SHIP_DAYS})
+
+
+def _expire_buyer_answer(rows: list[Row], now: datetime, report: SweepReport) -> None:
+    _close(rows, now, report, transition="expire_buyer_answer", resolution=Dispute.Resolution.REJECTED,
+           outcome=ANSWER_TIMEOUT_CLOSED,
+           why=_("The buyer neither accepted nor escalated within %(days)d days; the dispute is closed as "
+                 "rejected.") % {"days": settings.ESCALATION_DAYS})
 
 
 def _expire_receipt(rows: list[Row], now: datetime, report: SweepReport) -> None:
@@ -362,17 +401,6 @@ def _expire_receipt(rows: list[Row], now: datetime, report: SweepReport) -> None
         _events(moved, to_state=S.REFUND_PENDING, now=now, outcome=RECEIPT_TIMEOUT_REFUNDED, why=why)
         _tell(moved, buyer=_refund_message(why), seller=_refund_message(why))
         report.counts[RECEIPT_TIMEOUT_REFUNDED] += len(moved)
-
-
-def _expire_buyer_answer(rows: list[Row], now: datetime, report: SweepReport) -> None:
-    why = _("The buyer neither accepted nor escalated within %(days)d days; the dispute is closed as "
-            "rejected.") % {"days": settings.ESCALATION_DAYS}
-    moved = _move(rows, transition="expire_buyer_answer", now=now, deadline_at=None, closed_at=now,
-                  resolution=Dispute.Resolution.REJECTED)
-    if moved:
-        _events(moved, to_state=S.CLOSED, now=now, outcome=ANSWER_TIMEOUT_CLOSED, why=why)
-        _tell(moved, buyer=_closed_message(why), seller=_closed_message(why))
-        report.counts[ANSWER_TIMEOUT_CLOSED] += len(moved)
 
 
 def _not_flagged_for_this_deadline() -> Q:

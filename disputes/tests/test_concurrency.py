@@ -4,48 +4,20 @@ Runs on PostgreSQL only: SQLite serialises writers on the whole file, so it cann
 that the row locks (the order line on opening, the dispute on a transition) and the
 partial unique index are what keep the outcome single.
 """
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from accounts.models import User
 from disputes.models import Dispute, DisputeEvent
 from disputes.services import dispute_open, dispute_withdraw
 from disputes.tests.factories import DisputeFactory, disputable_line
 from orders.models import OrderLine
-from returns_portal.errors import DomainError, ErrorCode
+from returns_portal.errors import ErrorCode
+from returns_portal.testing import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-TIMEOUT_SECONDS = 10
-
-
-def race(attempt, times: int = 2) -> list:
-    """Run ``attempt()`` in ``times`` threads released together; collect what each got."""
-    barrier = threading.Barrier(times, timeout=TIMEOUT_SECONDS)
-    outcomes: list = []
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            attempt()
-            outcomes.append("ok")
-        except DomainError as error:
-            outcomes.append(error.code)
-        except Exception as error:  # surfaced by the assertions in the test
-            outcomes.append(error)
-        finally:
-            connection.close()  # each thread has its own connection; leave none open
-
-    threads = [threading.Thread(target=run) for _ in range(times)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT_SECONDS)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
 
 
 def test_two_simultaneous_openings_on_one_line_open_one_dispute():

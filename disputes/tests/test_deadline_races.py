@@ -5,13 +5,11 @@ person's transition locks the dispute row; SQLite serialises writers on the whol
 cannot show either. These tests commit for real, so on-commit work (refund payments and
 e-mails, run eagerly) runs too.
 """
-import threading
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from accounts.tests.factories import SellerFactory
@@ -22,39 +20,13 @@ from disputes.services import dispute_open, dispute_send_instructions
 from disputes.tests.factories import DisputeFactory, disputable_line
 from notifications.models import Notification
 from orders.models import OrderLine
-from returns_portal.errors import DomainError, ErrorCode
+from returns_portal.errors import ErrorCode
+from returns_portal.testing import together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-TIMEOUT_SECONDS = 30
 PAID = Decimal("2490.00")
 S = Dispute.State
-
-
-def together(*attempts) -> list[tuple]:
-    """Run each callable in its own thread, released at the same moment; return what each got,
-    in the order given: ("ok", result), ("refused", DomainError code) or ("error", exception)."""
-    barrier = threading.Barrier(len(attempts), timeout=TIMEOUT_SECONDS)
-    outcomes: list = [None] * len(attempts)
-
-    def run(index: int, attempt) -> None:
-        try:
-            barrier.wait()
-            outcomes[index] = ("ok", attempt())
-        except DomainError as error:
-            outcomes[index] = ("refused", error.code)
-        except Exception as error:  # surfaced by the assertions in the test
-            outcomes[index] = ("error", error)
-        finally:
-            connection.close()  # each thread has its own connection; leave none open
-
-    threads = [threading.Thread(target=run, args=(i, attempt)) for i, attempt in enumerate(attempts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT_SECONDS)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
 
 
 # --- two sweeps at once ------------------------------------------------------------------------

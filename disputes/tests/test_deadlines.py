@@ -17,7 +17,7 @@ from django.urls import reverse
 from kombu.exceptions import OperationalError
 
 from accounts.models import User
-from accounts.tests.factories import SellerFactory
+from accounts.tests.factories import StaffFactory, SellerFactory
 from catalog.models import Warehouse
 from catalog.tests.factories import WarehouseFactory
 from disputes import selectors
@@ -292,7 +292,9 @@ def test_when_the_seller_misses_a_local_return_default_instructions_are_issued(w
     # The buyer gets the RMA code and the date; the store hears it missed its deadline.
     assert told(notes_before) == sorted([
         (world.buyer.pk, f"Return instructions for dispute #{dispute.pk}",
-         f"{REASONS['instructions_issued']} Ship by 25 Mar 2025, 15:00 with RMA code {instructions.rma_code}."),
+         f"{REASONS['instructions_issued']} Send the goods to {instructions.warehouse.name}, "
+         f"{instructions.warehouse.address}, {instructions.warehouse.city} with {instructions.carrier} by "
+         f"25 Mar 2025, 15:00. Your RMA code is {instructions.rma_code}."),
         (world.seller.pk, f"Dispute #{dispute.pk}: deadline missed", REASONS["instructions_issued"]),
         (world.clerk.pk, f"Dispute #{dispute.pk}: deadline missed", REASONS["instructions_issued"]),
     ])
@@ -461,6 +463,23 @@ def test_with_the_escalate_policy_a_missed_refund_only_claim_goes_to_staff(
     assert system_event(dispute).details == {
         "outcome": "seller_timeout_escalated", "reason": REASONS["seller_timeout_escalated"],
         "deadline": deadline.isoformat()}
+
+
+def test_staff_get_one_summary_when_the_sweep_escalates(world, clock, settings):
+    # Given two staff members (one inactive) and a silent seller under the escalate policy.
+    settings.SELLER_TIMEOUT_POLICY = "escalate"
+    supervisor = StaffFactory()
+    StaffFactory(is_active=False)
+    dispute, deadline = waiting("awaiting_seller/refund_only", world)
+
+    # When the sweep escalates it.
+    clock.move_to(deadline + SECOND, tick=False)
+    enforce_deadlines()
+
+    # Then the active staff member gets one summary pointing at the escalated disputes.
+    [summary] = Notification.objects.filter(recipient__is_staff=True)
+    assert (summary.recipient, summary.subject) == (supervisor, "1 dispute escalated by the deadline sweep")
+    assert summary.url == "/admin/disputes/dispute/?state__exact=escalated"
 
 
 def test_when_the_buyer_does_not_ship_in_time_the_dispute_closes_without_a_refund(

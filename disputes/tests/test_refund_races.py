@@ -8,7 +8,6 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from accounts.models import User
 from accounts.tests.factories import SellerFactory
@@ -18,12 +17,12 @@ from disputes.services import dispute_accept, dispute_open, refund_pay
 from disputes.services import refunds as refund_services
 from disputes.tests.factories import disputable_line, photo
 from orders.models import OrderLine
-from returns_portal.errors import DomainError, ErrorCode
+from returns_portal.errors import ErrorCode
+from returns_portal.testing import together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 THREADS = 20
-TIMEOUT_SECONDS = 30
 PAID = Decimal("2490.00")
 
 
@@ -48,31 +47,7 @@ def counting_gateway(settings):
 
 
 def race(attempt, times: int = THREADS) -> list:
-    """Run ``attempt()`` in ``times`` threads released together; collect what each got."""
-    barrier = threading.Barrier(times, timeout=TIMEOUT_SECONDS)
-    outcomes: list = []
-    outcomes_lock = threading.Lock()
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            result = attempt()
-            outcome = ("ok", result)
-        except DomainError as error:
-            outcome = ("refused", error.code)
-        except Exception as error:  # surfaced by the assertions in the test
-            outcome = ("error", error)
-        finally:
-            connection.close()  # each thread has its own connection; leave none open
-        with outcomes_lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=run) for _ in range(times)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT_SECONDS)
-    assert not any(thread.is_alive() for thread in threads)
+    outcomes = together(*[attempt] * times)
     assert len(outcomes) == times
     return outcomes
 

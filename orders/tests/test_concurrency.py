@@ -3,47 +3,19 @@
 Runs on PostgreSQL only: SQLite serialises writers on the whole file, so it cannot
 show that ``select_for_update`` on the order row is what keeps the outcome single.
 """
-import threading
 
 import pytest
-from django.db import connection
 
 from accounts.models import User
 from accounts.tests.factories import SellerFactory
 from orders.models import Order, OrderEvent
 from orders.services import order_confirm_delivery, order_mark_shipped
 from orders.tests.factories import order_with_line
-from returns_portal.errors import DomainError, ErrorCode
+from returns_portal.errors import ErrorCode
+from returns_portal.testing import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-TIMEOUT_SECONDS = 10
-
-
-def race(attempt, times: int = 2) -> list:
-    """Run ``attempt()`` in ``times`` threads released together; collect what each got."""
-    barrier = threading.Barrier(times, timeout=TIMEOUT_SECONDS)
-    outcomes: list = []
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            attempt()
-            outcomes.append("ok")
-        except DomainError as error:
-            outcomes.append(error.code)
-        except Exception as error:  # surfaced by the assertions in the test
-            outcomes.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(times)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT_SECONDS)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
 
 
 def test_two_simultaneous_ship_clicks_ship_once():

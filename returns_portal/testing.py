@@ -1,0 +1,43 @@
+"""Helpers shared by the test suites (imported by tests only)."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from django.db import connection
+
+from returns_portal.errors import DomainError
+
+TIMEOUT_SECONDS = 30
+
+
+def together(*attempts: Callable[[], object], timeout: float = TIMEOUT_SECONDS) -> list[tuple[str, object]]:
+    """Run each callable in its own thread, all released at the same moment (a real race on
+    PostgreSQL); return what each got, in the order given: ("ok", result), ("refused",
+    DomainError code) or ("error", exception). Each thread closes its own DB connection."""
+    barrier = threading.Barrier(len(attempts), timeout=timeout)
+    outcomes: list = [None] * len(attempts)
+
+    def run(index: int, attempt) -> None:
+        try:
+            barrier.wait()
+            outcomes[index] = ("ok", attempt())
+        except DomainError as error:
+            outcomes[index] = ("refused", error.code)
+        except Exception as error:  # surfaced by the assertions in the test
+            outcomes[index] = ("error", error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, attempt)) for i, attempt in enumerate(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), "a racing thread did not finish"
+    return outcomes
+
+
+def race(attempt: Callable[[], object], times: int = 2) -> list:
+    """``attempt`` run ``times`` times at once: per thread "ok", the DomainError code, or the exception."""
+    return ["ok" if kind == "ok" else value for kind, value in together(*[attempt] * times)]
