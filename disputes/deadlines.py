@@ -162,17 +162,25 @@ TEXTS_SQL = [("%%(rma)s", "coalesce(ri.rma_code, '')"), ("%%(carrier)s", "coales
              ("%%(title)s", "l.title")]
 
 
-def _render_sql(constants: dict) -> tuple[str, list]:
-    expression, params = "%s", []
+def _render_sql(template: str, constants: dict) -> tuple[str, list]:
+    """The SQL expression filling ``template`` per row; only placeholders it contains cost."""
+    expression, params = "%s", [template]
     for placeholder, value in NUMBERS_SQL:
-        expression = f"replace({expression}, '{placeholder}', {value})"
+        if placeholder.replace("%%", "%") in template:
+            expression = f"replace({expression}, '{placeholder}', {value})"
     for name, value in constants.items():
         expression = f"replace({expression}, '%%({name})s', %s)"
         params.append(str(value))
-    expression = f"replace({expression}, '%%%%', '%%')"
+    if "%%" in template:
+        expression = f"replace({expression}, '%%%%', '%%')"
     for placeholder, value in TEXTS_SQL:
-        expression = f"replace({expression}, '{placeholder}', {value})"
+        if placeholder.replace("%%", "%") in template:
+            expression = f"replace({expression}, '{placeholder}', {value})"
     return expression, params
+
+
+def _needs_instructions(*templates: str) -> bool:
+    return any(p.replace("%%", "%") in t for t in templates for p, _v in TEXTS_SQL[:3])
 
 
 def _tell(rows: list[Row], *, buyer: Message | None, seller: Message | None,
@@ -208,17 +216,19 @@ def _tell_sql(rows: list[Row], *, buyer: Message | None, seller: Message | None)
                                 (seller, "JOIN accounts_user u ON u.store_id = d.store_id AND u.is_active")):
         if message is None:
             continue
-        subject_sql, subject_params = _render_sql(message.constants)
-        body_sql, body_params = _render_sql(message.constants)
+        subject_sql, subject_params = _render_sql(message.subject, message.constants)
+        body_sql, body_params = _render_sql(message.body, message.constants)
+        joins = "JOIN orders_orderline l ON l.id = d.order_line_id " if "%(title)s" in message.subject + message.body \
+            else ""
+        if _needs_instructions(message.subject, message.body):
+            joins += ("LEFT JOIN disputes_returninstructions ri ON ri.dispute_id = d.id "
+                      "LEFT JOIN catalog_warehouse w ON w.id = ri.warehouse_id ")
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO notifications_notification (recipient_id, subject, body, url, created_at, read_at, "
                 f"emailed_at) SELECT u.id, left({subject_sql}, 200), {body_sql}, '/disputes/' || d.id || '/', %s, "
-                "NULL, NULL FROM disputes_dispute d JOIN orders_orderline l ON l.id = d.order_line_id "
-                "LEFT JOIN disputes_returninstructions ri ON ri.dispute_id = d.id "
-                f"LEFT JOIN catalog_warehouse w ON w.id = ri.warehouse_id {recipients} "
-                "WHERE d.id = ANY(%s) RETURNING id",
-                [message.subject, *subject_params, message.body, *body_params, timezone.now(), ids],
+                f"NULL, NULL FROM disputes_dispute d {joins}{recipients} WHERE d.id = ANY(%s) RETURNING id",
+                [*subject_params, *body_params, timezone.now(), ids],
             )
             created.extend(row[0] for row in cursor.fetchall())
     emails_queue_on_commit(created)
