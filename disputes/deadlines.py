@@ -86,14 +86,11 @@ def _due(now: datetime, *states: str) -> QuerySet[Dispute]:
 
 
 def _lock_batch(queryset: QuerySet[Dispute], size: int) -> list[Row]:
+    """The next ``size`` due disputes, locked (rows someone else holds are skipped)."""
     queryset = queryset.order_by("deadline_at", "pk")
     if connection.features.has_select_for_update_skip_locked:
         queryset = queryset.select_for_update(skip_locked=True, of=("self",))
-    ids = list(queryset.values_list("pk", flat=True)[:size])
-    if not ids:
-        return []
-    rows = Dispute.objects.filter(pk__in=ids).order_by("deadline_at", "pk").values_list(*ROW_FIELDS)
-    return [Row(*values) for values in rows]
+    return [Row(*values) for values in queryset.values_list(*ROW_FIELDS)[:size]]
 
 
 def _move(rows: list[Row], *, transition: str, now: datetime, **fields) -> list[Row]:
@@ -101,13 +98,12 @@ def _move(rows: list[Row], *, transition: str, now: datetime, **fields) -> list[
     if not rows:
         return []
     target = TRANSITIONS[transition]
-    Dispute.objects.filter(
-        pk__in=[r.pk for r in rows], state__in=target.sources, deadline_at__lte=now
-    ).update(state=target.target, updated_at=now, **fields)
-    moved = set(
-        Dispute.objects.filter(pk__in=[r.pk for r in rows], state=target.target, updated_at=now)
-        .values_list("pk", flat=True)
-    )
+    ids = [r.pk for r in rows]
+    changed = Dispute.objects.filter(pk__in=ids, state__in=target.sources, deadline_at__lte=now).update(
+        state=target.target, updated_at=now, **fields)
+    if changed == len(rows):  # the usual case (on PostgreSQL the rows are locked): all of them
+        return rows
+    moved = set(Dispute.objects.filter(pk__in=ids, state=target.target, updated_at=now).values_list("pk", flat=True))
     return [r for r in rows if r.pk in moved]
 
 
