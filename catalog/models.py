@@ -124,8 +124,15 @@ class WarehouseQuerySet(models.QuerySet):
         return self.filter(is_active=True, accepts_returns=True)
 
     def return_points_for(self, store: Store) -> "WarehouseQuerySet":
-        """Warehouses that take returns of ``store``'s goods: the platform's and the store's own."""
-        return self.accepting_returns().filter(Q(store__isnull=True) | Q(store=store))
+        """Warehouses that take returns of ``store``'s goods: the store's own first, then the
+        platform's (NULLs ordered explicitly: SQLite and PostgreSQL disagree by default)."""
+        return self.accepting_returns().filter(Q(store__isnull=True) | Q(store=store)).order_by(
+            models.F("store").asc(nulls_last=True), "pk"
+        )
+
+    def return_countries_for(self, store: Store) -> frozenset[str]:
+        """Countries where ``store``'s goods can be returned locally."""
+        return frozenset(self.return_points_for(store).order_by().values_list("country", flat=True).distinct())
 
 
 class Warehouse(models.Model):

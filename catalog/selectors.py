@@ -79,15 +79,12 @@ def product_for_catalog(pk: int) -> Product:
 
 
 def local_return_facts(product: Product, country: str) -> LocalReturnFacts:
-    countries = (
-        Warehouse.objects.return_points_for(product.store).values_list("country", flat=True).distinct()
-    )
     return LocalReturnFacts(
         buyer_country=country,
         seller_offers_local_return=product.local_return,
         category_name=product.category.name,
         category_allows_local_return=product.category.local_return_allowed,
-        return_warehouse_countries=frozenset(countries),
+        return_warehouse_countries=Warehouse.objects.return_countries_for(product.store),
     )
 
 

@@ -91,21 +91,11 @@ def attachment_for(user: User, *, dispute_pk: int, attachment_pk: int) -> Disput
     return DisputeAttachment.objects.get(dispute=dispute, pk=attachment_pk)
 
 
-def return_warehouse_countries(line: OrderLine) -> frozenset[str]:
-    return frozenset(
-        Warehouse.objects.return_points_for(line.product.store).values_list("country", flat=True).distinct()
-    )
-
-
 def return_destination(line: OrderLine) -> Warehouse | None:
     """Where a local return of this line goes: the seller's own return warehouse in the
     buyer's delivery country, else the marketplace's."""
-    return (
-        Warehouse.objects.return_points_for(line.product.store)
-        .filter(country=line.order.delivery_country)
-        .order_by("store_id", "pk")  # a store's own warehouse (non-NULL) before the platform's
-        .first()
-    )
+    return Warehouse.objects.return_points_for(line.product.store).filter(
+        country=line.order.delivery_country).first()
 
 
 def enabled_condition_codes(category: Category) -> list[str]:
@@ -164,7 +154,8 @@ def eligibility_facts(
         category_name=category.name,
         category_allows_local_return=category.local_return_allowed,
         return_warehouse_countries=(
-            warehouse_countries if warehouse_countries is not None else return_warehouse_countries(line)
+            warehouse_countries if warehouse_countries is not None
+            else Warehouse.objects.return_countries_for(line.product.store)
         ),
     )
 
