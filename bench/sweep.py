@@ -161,7 +161,7 @@ def main(sizes: list[int]) -> None:
     django.setup()
     from django.db import connections
 
-    from disputes.deadlines import enforce_deadlines
+    from disputes.sweep import enforce_deadlines
 
     print(f"{'N':>8} {'raw UPDATE s':>13} {'full floor s':>13} {'sweep s':>9} {'ratio':>6} {'vs full':>8} "
           f"{'peak MiB':>9} {'2nd sweep':>10}  outcomes")

@@ -130,6 +130,21 @@ class WarehouseQuerySet(models.QuerySet):
             models.F("store").asc(nulls_last=True), "pk"
         )
 
+    def first_return_points(self, pairs: set[tuple[int, str]]) -> dict[tuple[int, str], "Warehouse"]:
+        """For each (store id, country): where a local return of that store's goods in that
+        country goes — the first of ``return_points_for(store)`` there. One query for all."""
+        stores = {store_id for store_id, _country in pairs}
+        candidates = self.accepting_returns().filter(
+            Q(store__isnull=True) | Q(store_id__in=stores), country__in={country for _store, country in pairs}
+        ).order_by(models.F("store").asc(nulls_last=True), "pk")
+        chosen: dict[tuple[int, str], Warehouse] = {}
+        for warehouse in candidates:
+            serves = [warehouse.store_id] if warehouse.store_id else stores
+            for store_id in serves:
+                if (store_id, warehouse.country) in pairs:
+                    chosen.setdefault((store_id, warehouse.country), warehouse)
+        return chosen
+
     def return_countries_for(self, store: Store) -> frozenset[str]:
         """Countries where ``store``'s goods can be returned locally."""
         return frozenset(self.return_points_for(store).order_by().values_list("country", flat=True).distinct())

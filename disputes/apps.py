@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class DisputesConfig(AppConfig):
     name = "disputes"
     verbose_name = _("Disputes and returns")
+
+    def ready(self) -> None:
+        from .notices import register_messages
+
+        register_messages()

@@ -121,13 +121,17 @@ class InstructionsForm(forms.Form):
     text = forms.CharField(label=_("Instructions for the buyer"), widget=forms.Textarea(attrs={"rows": 3}),
                            max_length=4000, required=False)
 
-    def __init__(self, *args, dispute: Dispute, warehouses, **kwargs):
+    def __init__(self, *args, dispute: Dispute, warehouses, defaults=None, **kwargs):
+        """``defaults``: the instructions the system would issue (``default_instructions_many``):
+        the form starts from them, so both read alike."""
         super().__init__(*args, **kwargs)
         self.fields["warehouse"].queryset = warehouses
-        self.fields["template"].queryset = InstructionTemplate.objects.filter(store_id=dispute.store_id)
+        templates = InstructionTemplate.objects.filter(store_id=dispute.store_id)
+        self.fields["template"].queryset = templates
         if not self.is_bound:
-            self.initial.setdefault("warehouse", warehouses.first())
-            self.initial.setdefault("method", ReturnMethod.DROP_OFF)
+            self.initial.setdefault("warehouse", defaults.warehouse if defaults else warehouses.first())
+            self.initial.setdefault("method", defaults.method if defaults else ReturnMethod.DROP_OFF)
+            self.initial.setdefault("carrier", defaults.carrier if defaults else settings.DEFAULT_RETURN_CARRIER)
 
     def clean(self):
         cleaned = super().clean()

@@ -10,9 +10,8 @@ from django.utils.translation import ngettext
 
 from accounts.models import User
 
+from .lifecycle import STEPS, Party, next_step_text, party_of
 from .models import Dispute
-
-S = Dispute.State
 
 
 @dataclass(frozen=True)
@@ -22,46 +21,13 @@ class NextStep:
     deadline: datetime | None
 
 
-def _seller_task(dispute: Dispute) -> str:
-    if dispute.kind == Dispute.Kind.RETURN:
-        return _("send return instructions (where, how, and by when)")
-    return _("accept, make a counter-offer or reject")
-
-
 def next_step(dispute: Dispute, viewer: User) -> NextStep:
-    """Phrased for the viewer: "you" for the party who must act, third person otherwise
-    (staff always read the third person)."""
-    is_buyer = viewer.pk == dispute.buyer_id
-    is_seller = not is_buyer and bool(viewer.store_id) and viewer.store_id == dispute.store_id
-    deadline = dispute.deadline_at
-    state = dispute.state
-    if state == S.AWAITING_SELLER:
-        if is_seller:
-            text = _("You must %(task)s.") % {"task": _seller_task(dispute)}
-        else:
-            text = _("The seller must %(task)s.") % {"task": _seller_task(dispute)}
-        return NextStep("seller", text, deadline)
-    if state == S.AWAITING_BUYER_SHIPMENT:
-        text = (_("Ship the goods as instructed and enter the tracking number.") if is_buyer
-                else _("The buyer must ship the goods and enter the tracking number."))
-        return NextStep("buyer", text, deadline)
-    if state == S.RETURN_IN_TRANSIT:
-        text = (_("Confirm receipt and inspect the goods against the return conditions.") if is_seller
-                else _("The seller must confirm receipt and inspect the goods."))
-        return NextStep("seller", text, deadline)
-    if state in (S.COUNTER_OFFERED, S.REJECTED):
-        text = (_("Accept the seller's answer or escalate to the marketplace.") if is_buyer
-                else _("The buyer must accept the seller's answer or escalate to the marketplace."))
-        return NextStep("buyer", text, deadline)
-    if state == S.ESCALATED:
-        return NextStep("staff", _("Marketplace staff are reviewing the dispute and will decide."), deadline)
-    if state == S.REFUND_PENDING:
-        return NextStep("system", _("The refund is being paid."), None)
-    if state == S.REFUNDED:
-        return NextStep("", _("The buyer was refunded. The dispute is settled."), None)
-    if dispute.resolution == Dispute.Resolution.WITHDRAWN:
-        return NextStep("", _("The buyer withdrew the dispute. It is closed without a refund, not settled."), None)
-    return NextStep("", _("The dispute is closed."), None)
+    """Phrased for the viewer from the lifecycle table: "you" for the party who must act,
+    third person otherwise (staff always read the third person)."""
+    step = STEPS[dispute.state]
+    who = str(step.who) if step.who else ""
+    return NextStep(who, next_step_text(dispute, party_of(dispute, viewer)),
+                    dispute.deadline_at if step.who in (Party.BUYER, Party.SELLER, Party.STAFF) else None)
 
 
 def time_left(deadline: datetime | None, now: datetime | None = None) -> str:

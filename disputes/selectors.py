@@ -13,28 +13,30 @@ from accounts.models import User
 from catalog.models import Category, Warehouse
 from orders.models import Order, OrderLine
 
-from .models import OPEN_STATES, CategoryCondition, Dispute, DisputeAttachment, DisputeEvent, DisputeMessage
+from .lifecycle import OPEN_STATES, Party, states_where
+from .models import CategoryCondition, Dispute, DisputeAttachment, DisputeEvent, DisputeMessage
 from .rules.base import ChainResult
 from .rules.conditions import RETURN_CONDITIONS, ReturnCondition, conditions_for
-from .rules.eligibility import KIND_RETURN, ROUTE_LOCAL, DisputeFacts, check_eligibility
+from .rules.eligibility import KIND_RETURN, ROUTE_LOCAL, DisputeFacts, EarlierDispute, check_eligibility
 
 
 def disputes_visible_to(user: User) -> QuerySet[Dispute]:
-    """Staff see every dispute, a seller its store's, a buyer their own; anyone else none."""
+    """A seller sees its store's disputes, a buyer their own, staff with the permission to
+    view disputes every one; anyone else none (the staff flag alone grants nothing)."""
     disputes = Dispute.objects.select_related(
         "order_line__order", "order_line__product__category", "store", "buyer",
         "instructions__warehouse", "shipment", "inspection",
     )
-    if not user.is_authenticated:
+    if not user.is_authenticated or not user.is_active:
         return disputes.none()
-    if user.is_staff:
+    if user.is_staff and user.has_perm("disputes.view_dispute"):
         return disputes
     if user.store_id:
         return disputes.filter(store_id=user.store_id)
     return disputes.filter(buyer=user)
 
 
-SELLER_MUST_ACT = (Dispute.State.AWAITING_SELLER, Dispute.State.RETURN_IN_TRANSIT)
+SELLER_MUST_ACT = states_where(Party.SELLER)
 
 
 def disputes_for_seller(seller: User, *, status: str = "action", kind: str = "") -> QuerySet[Dispute]:
@@ -94,8 +96,8 @@ def attachment_for(user: User, *, dispute_pk: int, attachment_pk: int) -> Disput
 def return_destination(line: OrderLine) -> Warehouse | None:
     """Where a local return of this line goes: the seller's own return warehouse in the
     buyer's delivery country, else the marketplace's."""
-    return Warehouse.objects.return_points_for(line.product.store).filter(
-        country=line.order.delivery_country).first()
+    pair = (line.product.store_id, line.order.delivery_country)
+    return Warehouse.objects.first_return_points({pair}).get(pair)
 
 
 def enabled_condition_codes(category: Category) -> list[str]:
@@ -118,8 +120,19 @@ def enabled_condition_codes(category: Category) -> list[str]:
     return [c.code for c in RETURN_CONDITIONS if switches.get(c.code, c.code in defaults)]
 
 
-def line_has_open_dispute(line: OrderLine) -> bool:
-    return Dispute.objects.filter(order_line=line, state__in=OPEN_STATES).exists()
+def dispute_on_line(line: OrderLine, *, exclude: Dispute | None = None) -> Dispute | None:
+    """The dispute already opened on ``line`` (an open one first, else the latest)."""
+    disputes = Dispute.objects.filter(order_line=line)
+    if exclude is not None:
+        disputes = disputes.exclude(pk=exclude.pk)
+    return disputes.order_by(F("closed_at").desc(nulls_first=True), "-pk").first()
+
+
+def earlier_dispute_facts(dispute: Dispute | None) -> EarlierDispute | None:
+    if dispute is None:
+        return None
+    return EarlierDispute(number=dispute.pk, is_open=dispute.is_open, resolution=dispute.resolution,
+                          closed_at=dispute.closed_at, reopened=dispute.reopened_at is not None)
 
 
 def eligibility_facts(
@@ -132,7 +145,11 @@ def eligibility_facts(
     evidence_count: int,
     now: datetime | None = None,
     warehouse_countries: frozenset[str] | None = None,
+    earlier: Dispute | None | bool = False,
+    exclude: Dispute | None = None,
 ) -> DisputeFacts:
+    """The facts the eligibility chain judges. ``earlier``: the dispute already on the line
+    when the caller has read it (None: there is none); otherwise it is read here."""
     order = line.order
     category = line.product.category
     return DisputeFacts(
@@ -142,7 +159,8 @@ def eligibility_facts(
         delivered_at=order.delivered_at,
         now=now or timezone.now(),
         protection_days=settings.BUYER_PROTECTION_DAYS,
-        has_open_dispute=line_has_open_dispute(line),
+        earlier_dispute=earlier_dispute_facts(
+            dispute_on_line(line, exclude=exclude) if earlier is False else earlier),
         kind=kind,
         route=route,
         amount=amount,
@@ -184,9 +202,11 @@ LOCAL_RETURN_CODES = frozenset(
 )
 
 
-def opening_options(*, buyer: User, line: OrderLine) -> OpeningOptions:
+def opening_options(*, buyer: User, line: OrderLine, earlier: Dispute | None | bool = False) -> OpeningOptions:
+    """``earlier``: the dispute already on the line, when the caller has read it."""
     facts = eligibility_facts(
-        buyer=buyer, line=line, kind=KIND_RETURN, route=ROUTE_LOCAL, amount=None, evidence_count=0
+        buyer=buyer, line=line, kind=KIND_RETURN, route=ROUTE_LOCAL, amount=None, evidence_count=0,
+        earlier=earlier,
     )
     result = check_eligibility(facts)
     general = ChainResult(tuple(r for r in result.results if r.code not in LOCAL_RETURN_CODES))

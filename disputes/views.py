@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import buyer_required, seller_required
 from returns_portal.errors import DomainError, ErrorCode
 
-from . import selectors, services
+from . import lifecycle, selectors, services
 from .forms import (
     CounterOfferForm,
     DisputeListFilterForm,
@@ -26,25 +26,20 @@ from .forms import (
     RejectForm,
     ShipForm,
 )
-from .models import OPEN_STATES, Dispute, DisputeAttachment, InstructionTemplate
-from .rules.conditions import RETURN_CONDITIONS
-from .services.answers import return_warehouses_for
+from .lifecycle import Party
+from .models import Dispute, DisputeAttachment, InstructionTemplate
 from .presentation import next_step, time_left
+from .rules.conditions import RETURN_CONDITIONS
+from .services.answers import default_instructions_many, return_warehouses_for
 
 
 @buyer_required
 def dispute_open(request: HttpRequest, line_pk: int) -> HttpResponse:
     line = get_object_or_404(selectors.order_lines_for_buyer(request.user), pk=line_pk)
-    open_dispute = Dispute.objects.filter(order_line=line, state__in=OPEN_STATES).first()
-    if open_dispute is not None:
-        messages.info(request, _("This item already has an open dispute."))
-        return redirect(open_dispute)
-    options = selectors.opening_options(buyer=request.user, line=line)
-    status = 200
-    if request.method == "POST" and options.can_open:
-        form = DisputeOpenForm(
-            request.POST, request.FILES, line=line, local_return_available=options.local_return_available
-        )
+    if request.method == "POST":
+        # The service judges eligibility once, under the line's lock; the options are read
+        # again only to show the form with its errors.
+        form = DisputeOpenForm(request.POST, request.FILES, line=line, local_return_available=True)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -59,27 +54,57 @@ def dispute_open(request: HttpRequest, line_pk: int) -> HttpResponse:
                     evidence=data["evidence"],
                 )
             except DomainError as error:
-                if error.code in (ErrorCode.ALREADY_OPEN,) or (
-                    isinstance(error, services.NotEligible) and "no_open_dispute" in error.result.failed_codes
+                if error.code == ErrorCode.ALREADY_OPEN or (
+                    isinstance(error, services.NotEligible) and "one_dispute_per_line" in error.result.failed_codes
                 ):
-                    # A double submission: the first one opened it.
-                    existing = Dispute.objects.filter(order_line=line, state__in=OPEN_STATES).first()
-                    if existing is not None and existing.buyer_id == request.user.pk:
-                        messages.info(request, _("This item already has an open dispute."))
-                        return redirect(existing)
-                reasons = error.result.messages if isinstance(error, services.NotEligible) else [error.message]
-                for reason in reasons:
-                    form.add_error(None, reason)
-                status = 422
+                    # A double submission (the first one opened it), or a line disputed before.
+                    return _to_earlier_dispute(request, line)
+                _add_refusal(form, error)
             else:
                 messages.success(request, _("Your dispute is open. The seller has been notified."))
                 return redirect(dispute)
+        options = selectors.opening_options(buyer=request.user, line=line)
+        if not options.can_open:
+            form = DisputeOpenForm(line=line, local_return_available=options.local_return_available)
+        return _render_open(request, line, form, options, status=422)
+    earlier = selectors.dispute_on_line(line)
+    if earlier is not None:
+        return _to_earlier_dispute(request, line, earlier)
+    options = selectors.opening_options(buyer=request.user, line=line, earlier=None)
+    form = DisputeOpenForm(line=line, local_return_available=options.local_return_available)
+    return _render_open(request, line, form, options)
+
+
+def _add_refusal(form: DisputeOpenForm, error: DomainError) -> None:
+    """Each reason in its place: local return unavailable at the route choice (the page says
+    why above it), every other reason over the form."""
+    if not isinstance(error, services.NotEligible):
+        form.add_error(None, error.message)
+        return
+    for result in error.result.failures:
+        if result.code in selectors.LOCAL_RETURN_CODES:
+            if "route" not in form.errors:
+                form.add_error("route", _("Local return is not available for this item; see why above."))
         else:
-            status = 422
+            form.add_error(None, result.message)
+
+
+def _to_earlier_dispute(request: HttpRequest, line, earlier: Dispute | None = None) -> HttpResponse:
+    """An item has one dispute (DESIGN §3): the buyer is taken to it and told why."""
+    earlier = earlier or selectors.dispute_on_line(line)
+    if earlier is None or earlier.buyer_id != request.user.pk:
+        raise Http404(_("No such item."))
+    if earlier.is_open:
+        messages.info(request, _("This item already has an open dispute."))
+    elif earlier.resolution == Dispute.Resolution.WITHDRAWN and earlier.reopened_at is None:
+        messages.info(request, _("You withdrew the dispute on this item; reopen it here instead of opening a new "
+                                 "one."))
     else:
-        form = DisputeOpenForm(line=line, local_return_available=options.local_return_available)
-        if request.method == "POST":
-            status = 422
+        messages.info(request, _("The dispute on this item has ended; no new dispute can be opened on it."))
+    return redirect(earlier)
+
+
+def _render_open(request: HttpRequest, line, form, options, status: int = 200) -> HttpResponse:
     return render(
         request,
         "disputes/dispute_open.html",
@@ -110,33 +135,15 @@ def dispute_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, dispute, DisputeMessageForm())
 
 
-def _action_forms(request: HttpRequest, dispute: Dispute) -> dict:
-    """The forms the viewer may use on this dispute now (by role and state)."""
-    user, state, S = request.user, dispute.state, Dispute.State
-    is_buyer = dispute.buyer_id == user.pk
-    is_seller = bool(user.store_id) and user.store_id == dispute.store_id
-    forms: dict = {}
-    if is_seller and state == S.AWAITING_SELLER:
-        if dispute.kind == Dispute.Kind.RETURN:
-            forms["instructions"] = InstructionsForm(dispute=dispute, warehouses=return_warehouses_for(dispute))
-        if not dispute.is_local_return:
-            forms["accept"] = True
-            forms["counter_offer"] = CounterOfferForm()
-            forms["reject"] = RejectForm()
-    if is_seller and state == S.RETURN_IN_TRANSIT:
-        forms["inspect"] = InspectionForm(conditions=_conditions_of(dispute))
-    if is_buyer and state == S.AWAITING_BUYER_SHIPMENT:
-        instructions = getattr(dispute, "instructions", None)
-        forms["ship"] = ShipForm(initial={"carrier": instructions.carrier if instructions else ""})
-    if is_buyer and state in (S.COUNTER_OFFERED, S.REJECTED):
-        forms["accept_offer" if state == S.COUNTER_OFFERED else "accept_rejection"] = True
-        forms["escalate"] = EscalateForm()
-    return forms
-
-
 def _conditions_of(dispute: Dispute):
     enabled = set(selectors.enabled_condition_codes(dispute.order_line.product.category))
     return [c for c in RETURN_CONDITIONS if c.code in enabled]
+
+
+def _instructions_form(request: HttpRequest, dispute: Dispute, data=None) -> InstructionsForm:
+    # Pre-filled like the instructions the system would issue if the seller said nothing.
+    defaults = default_instructions_many([dispute])[dispute.pk]
+    return InstructionsForm(data, dispute=dispute, warehouses=return_warehouses_for(dispute), defaults=defaults)
 
 
 def _render_detail(
@@ -144,8 +151,15 @@ def _render_detail(
     status: int = 200, bound: dict | None = None,
 ):
     step = next_step(dispute, request.user)
-    is_buyer = dispute.buyer_id == request.user.pk
+    party = lifecycle.party_of(dispute, request.user)
+    allowed = lifecycle.allowed_actions(dispute, request.user)
+    is_buyer = party == Party.BUYER
     order = dispute.order_line.order
+    forms = {}
+    for verb in allowed:  # a form for each action the lifecycle allows the viewer now
+        spec = ACTIONS_BY_VERB.get(verb)
+        if spec is not None:
+            forms[spec.slot] = spec.blank(request, dispute) if spec.blank else True
     return render(
         request,
         "disputes/dispute_detail.html",
@@ -156,90 +170,112 @@ def _render_detail(
             "step": step,
             "time_left": time_left(step.deadline),
             "is_buyer": is_buyer,
-            "is_seller": bool(request.user.store_id) and request.user.store_id == dispute.store_id,
+            "is_seller": party == Party.SELLER,
             "instructions": getattr(dispute, "instructions", None),
             "shipment": getattr(dispute, "shipment", None),
             "inspection": getattr(dispute, "inspection", None),
-            # Once the goods went back to the seller the buyer accepts or escalates instead.
-            "can_withdraw": is_buyer and dispute.state in services.TRANSITIONS["withdraw"].sources
-            and getattr(dispute, "shipment", None) is None,
-            "can_reopen": is_buyer
-            and dispute.state == Dispute.State.CLOSED
-            and dispute.resolution == Dispute.Resolution.WITHDRAWN
-            and order.protection_open,
+            "can_withdraw": "withdraw" in allowed,
+            "can_reopen": "reopen" in allowed,
+            # Where the buyer would look for Withdraw or Reopen: why there is none, with the date.
+            "ending_note": _ending_note(dispute, party, allowed) if is_buyer else "",
+            "can_message": party is not None and dispute.is_open,
             "message_form": message_form or DisputeMessageForm(),
-            "forms": {**_action_forms(request, dispute), **(bound or {})},
+            "forms": {**forms, **(bound or {})},
             **selectors.dispute_page_data(dispute),
         },
         status=status,
     )
 
 
+def _ending_note(dispute: Dispute, party, allowed: dict) -> str:
+    for verb in ("withdraw", "reopen"):
+        if verb not in allowed and dispute.state in lifecycle.MOVES[verb].sources:
+            error = lifecycle.refusal(dispute, verb, party)
+            if error is not None:
+                return error.message
+    return ""
+
+
+def _refusal_of(dispute: Dispute, verb: str, user) -> str:
+    """Why ``user`` may not take action ``verb`` now, in words."""
+    moves = [m for m in lifecycle.STEPS[dispute.state].moves if m.verb == verb] or [
+        t.move for t in lifecycle.MOVES.values() if t.move.verb == verb]
+    error = lifecycle.refusal(dispute, moves[0].name, lifecycle.party_of(dispute, user), user=user)
+    return error.message if error else _("This cannot be done now.")
+
+
 @dataclass(frozen=True)
 class Action:
+    """How the page offers one lifecycle action: its form slot, the service it calls, the
+    message on success, and its form (bound for a POST, blank for the page)."""
+
+    verb: str
     slot: str
     run: Callable
     success: str
     form: Callable | None = None
+    blank: Callable | None = None
 
 
 ACTIONS: dict[str, Action] = {
     "instructions": Action(
-        "instructions",
+        "send_instructions", "instructions",
         lambda user, d, data: services.dispute_send_instructions(
             dispute=d, seller=user, warehouse=data["warehouse"], method=data["method"], carrier=data["carrier"],
             text=data["text"]),
         _("Return instructions sent. The buyer has been notified."),
-        lambda request, d: InstructionsForm(request.POST, dispute=d, warehouses=return_warehouses_for(d)),
+        lambda request, d: _instructions_form(request, d, request.POST),
+        lambda request, d: _instructions_form(request, d),
     ),
-    "accept": Action("accept", lambda user, d, data: services.dispute_accept(dispute=d, seller=user),
+    "accept": Action("accept", "accept", lambda user, d, data: services.dispute_accept(dispute=d, seller=user),
                      _("You accepted the dispute; the refund is being paid.")),
     "counter-offer": Action(
-        "counter_offer",
+        "counter_offer", "counter_offer",
         lambda user, d, data: services.dispute_counter_offer(dispute=d, seller=user, amount=data["amount"],
                                                              message=data["message"]),
         _("Counter-offer sent."), lambda request, d: CounterOfferForm(request.POST),
+        lambda request, d: CounterOfferForm(),
     ),
     "reject": Action(
-        "reject",
+        "reject", "reject",
         lambda user, d, data: services.dispute_reject(dispute=d, seller=user, reason=data["reason"],
                                                       evidence=data["evidence"]),
         _("You rejected the dispute. The buyer may accept or escalate."),
-        lambda request, d: RejectForm(request.POST, request.FILES),
+        lambda request, d: RejectForm(request.POST, request.FILES), lambda request, d: RejectForm(),
     ),
     "inspect": Action(
-        "inspect",
+        "inspect", "inspect",
         lambda user, d, data: services.dispute_inspect(dispute=d, inspector=user, answers=data["answers"],
                                                        notes=data["notes"], general_notes=data["general_notes"],
                                                        photos=data["photos"]),
         _("Inspection recorded."),
         lambda request, d: InspectionForm(request.POST, request.FILES, conditions=_conditions_of(d)),
+        lambda request, d: InspectionForm(conditions=_conditions_of(d)),
     ),
     "ship": Action(
-        "ship",
+        "ship", "ship",
         lambda user, d, data: services.dispute_ship(dispute=d, buyer=user, carrier=data["carrier"],
                                                     tracking_number=data["tracking_number"]),
         _("Thank you: the seller now waits for your parcel."),
         lambda request, d: ShipForm(request.POST),
+        lambda request, d: ShipForm(initial={"carrier": getattr(getattr(d, "instructions", None), "carrier", "")}),
     ),
-    "accept-offer": Action("accept_offer", lambda user, d, data: services.dispute_accept_offer(dispute=d, buyer=user),
+    "accept-offer": Action("accept_offer", "accept_offer",
+                           lambda user, d, data: services.dispute_accept_offer(dispute=d, buyer=user),
                            _("You accepted the counter-offer; the refund is being paid.")),
     "accept-rejection": Action(
-        "accept_rejection", lambda user, d, data: services.dispute_accept_rejection(dispute=d, buyer=user),
+        "accept_rejection", "accept_rejection",
+        lambda user, d, data: services.dispute_accept_rejection(dispute=d, buyer=user),
         _("The dispute is closed."),
     ),
     "escalate": Action(
-        "escalate",
+        "escalate", "escalate",
         lambda user, d, data: services.dispute_escalate(dispute=d, buyer=user, reason=data["reason"]),
         _("Marketplace staff will review the dispute."),
-        lambda request, d: EscalateForm(request.POST),
+        lambda request, d: EscalateForm(request.POST), lambda request, d: EscalateForm(),
     ),
 }
-
-
-# The seller's actions; the others are the buyer's. Anyone else is refused before a form is
-# bound, so nobody is shown a form that is not theirs (nor the store's instruction templates).
-SELLER_ACTIONS = frozenset({"instructions", "accept", "counter_offer", "reject", "inspect"})
+ACTIONS_BY_VERB = {action.verb: action for action in ACTIONS.values()}
 
 
 @require_POST
@@ -249,14 +285,10 @@ def dispute_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     spec = ACTIONS.get(action)
     if spec is None:
         raise Http404(_("No such action."))
-    if spec.slot in SELLER_ACTIONS:
-        allowed = bool(request.user.store_id) and request.user.store_id == dispute.store_id
-        refusal = _("Only the store that sold this item can do this.")
-    else:
-        allowed = dispute.buyer_id == request.user.pk
-        refusal = _("Only the buyer who opened this dispute can do this.")
-    if not allowed:
-        messages.error(request, refusal)
+    # Refused before a form is bound: nobody is shown a form that is not theirs (nor the
+    # store's instruction templates). The service checks again under the row lock.
+    if spec.verb not in lifecycle.allowed_actions(dispute, request.user):
+        messages.error(request, _refusal_of(dispute, spec.verb, request.user))
         return redirect(dispute)
     form = spec.form(request, dispute) if spec.form else None
     if form is not None and not form.is_valid():

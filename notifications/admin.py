@@ -35,9 +35,9 @@ class NotificationAdmin(admin.ModelAdmin):
     list_display = ("subject", "recipient", "created_at", "read_at", "emailed_at")
     list_filter = (ReadFilter, EmailedFilter)
     list_select_related = ("recipient",)
-    search_fields = ("recipient__username", "subject")
+    search_fields = ("recipient__username", "key")
     date_hierarchy = "created_at"
-    fields = ("recipient", "subject", "body", "url", "created_at", "read_at", "emailed_at")
+    fields = ("recipient", "subject", "body", "key", "params", "url", "created_at", "read_at", "emailed_at")
     readonly_fields = fields
 
     def has_add_permission(self, request) -> bool:

@@ -4,10 +4,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .messages import render
+
 
 class Notification(models.Model):
     """One message to one person: shown under the bell, and e-mailed once.
 
+    It stores a message key and its parameters; the words are rendered when it is read,
+    in the reader's language (``messages.py``).
     ``emailed_at`` is set when a worker claims the row for sending (and cleared again if
     sending fails), so a NULL there means "still owed an e-mail".
     """
@@ -18,8 +22,8 @@ class Notification(models.Model):
         on_delete=models.CASCADE,
         related_name="notifications",
     )
-    subject = models.CharField(_("subject"), max_length=200)
-    body = models.TextField(_("body"))
+    key = models.CharField(_("message"), max_length=100)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
     url = models.CharField(
         _("link"),
         max_length=300,
@@ -43,6 +47,15 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+    @property
+    def subject(self) -> str:
+        """In the active language, from the stored key and parameters."""
+        return render(self.key, self.params)[0]
+
+    @property
+    def body(self) -> str:
+        return render(self.key, self.params)[1]
 
     @property
     def is_read(self) -> bool:

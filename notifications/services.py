@@ -1,13 +1,11 @@
 """Notification use cases: notify people, mark read, e-mail one, resend the e-mails still owed."""
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -15,8 +13,9 @@ from django.utils.text import Truncator
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.models import User
-from returns_portal.bulk import bulk_insert
+from returns_portal.jobs import enqueue_on_commit
 
+from .messages import is_registered
 from .models import Notification
 
 logger = logging.getLogger(__name__)
@@ -26,96 +25,55 @@ logger = logging.getLogger(__name__)
 RESEND_AFTER = timedelta(minutes=1)
 RESEND_GIVE_UP_AFTER = timedelta(days=2)
 RESEND_BATCH_SIZE = 200
-
-
-def notify(*, recipients: Iterable[User], subject: str, body: str, url: str = "") -> list[Notification]:
-    """Create one notification per distinct active recipient and e-mail each of them.
-
-    Inactive users are skipped; a user listed twice gets one notification. The e-mail is
-    queued only when the surrounding transaction commits (nothing is queued if it rolls
-    back), and only for recipients with an e-mail address. If the broker cannot take the
-    task, the error is logged, not raised: the row keeps ``emailed_at`` NULL and the
-    resend sweep sends it later.
-
-    Refuses (``ValueError``) a ``url`` that is not site-relative, since it is shown as a link.
-    """
-    if url and not _is_site_relative(url):
-        raise ValueError(f"A notification's url must be site-relative, not {url!r}.")
-    distinct: dict[int, User] = {}
-    for user in recipients:
-        if user.is_active:
-            distinct.setdefault(user.pk, user)
-    if not distinct:
-        return []
-    subject = _one_line(subject, Notification._meta.get_field("subject").max_length)
-    now = timezone.now()
-    notifications = Notification.objects.bulk_create(
-        [Notification(recipient=user, subject=subject, body=body, url=url, created_at=now) for user in distinct.values()]
-    )
-    for notification in notifications:
-        if notification.recipient.email:
-            transaction.on_commit(partial(_queue_email, notification.pk))
-    return notifications
+SUBJECT_LENGTH = 200
 
 
 @dataclass(frozen=True)
 class Draft:
-    """One notification to create in bulk (the recipient must be active)."""
+    """One notification to create: a message key and its parameters (see ``messages.py``)."""
 
     recipient_id: int
-    subject: str
-    body: str
+    key: str
+    params: dict = field(default_factory=dict)
     url: str = ""
 
 
 EMAIL_CHUNK = 500
 
 
-def notify_many(drafts: Sequence[Draft]) -> int:
-    """Create many notifications in one insert (for sweeps over thousands of disputes) and,
-    after commit, queue their e-mails in chunks. Returns how many were created."""
+def notify(*, recipients: Iterable[User], key: str, params: dict | None = None, url: str = "") -> list[Notification]:
+    """Tell each distinct active recipient: ``notify_many`` for people at hand.
+    Inactive users are skipped; a user listed twice is told once."""
+    distinct = {user.pk for user in recipients if user.is_active}
+    return notify_many([Draft(pk, key, params or {}, url) for pk in sorted(distinct)])
+
+
+def notify_many(drafts: Sequence[Draft]) -> list[Notification]:
+    """Create the notifications in one insert (a sweep passes thousands) and, once the
+    surrounding transaction commits, queue their e-mails in chunks (nothing is queued if it
+    rolls back). A broker outage is logged, not raised: the rows keep ``emailed_at`` NULL
+    and the resend sweep sends them later. Recipients must be active users.
+
+    Refuses (``ValueError``) a message key nobody registered and a ``url`` that is not
+    site-relative, since it is shown as a link. Returns the notifications created.
+    """
     if not drafts:
-        return 0
-    now = timezone.now()
-    max_subject = Notification._meta.get_field("subject").max_length
+        return []
     for draft in drafts:
+        if not is_registered(draft.key):
+            raise ValueError(f"No notification message is registered as {draft.key!r}.")
         if draft.url and not _is_site_relative(draft.url):
             raise ValueError(f"A notification's url must be site-relative, not {draft.url!r}.")
-    ids = bulk_insert(
-        Notification,
-        [
-            {"recipient_id": d.recipient_id,
-             "subject": _one_line(d.subject, max_subject),
-             "body": d.body, "url": d.url, "created_at": now, "read_at": None, "emailed_at": None}
-            for d in drafts
-        ],
-        returning_ids=True,
+    now = timezone.now()
+    created = Notification.objects.bulk_create(
+        [Notification(recipient_id=d.recipient_id, key=d.key, params=d.params, url=d.url, created_at=now)
+         for d in drafts],
+        batch_size=1000,
     )
-    emails_queue_on_commit(ids)
-    return len(ids)
-
-
-def emails_queue_on_commit(notification_ids: Sequence[int]) -> None:
-    """After the surrounding transaction commits, queue the e-mails of these new
-    notifications in chunks (a broker outage is logged; the resend sweep catches up)."""
-    ids = list(notification_ids)
+    ids = [notification.pk for notification in created]
     for start in range(0, len(ids), EMAIL_CHUNK):
-        transaction.on_commit(partial(_queue_emails, ids[start:start + EMAIL_CHUNK]))
-
-
-def _one_line(subject: str, limit: int) -> str:
-    """A subject is an e-mail header: one line, cut to the column's length."""
-    subject = " ".join(str(subject).split())
-    return subject if len(subject) <= limit else Truncator(subject).chars(limit)
-
-
-def _queue_emails(notification_ids: list[int]) -> None:
-    from .tasks import send_notification_emails
-
-    try:
-        send_notification_emails.delay(notification_ids)
-    except Exception:
-        logger.exception("Could not queue %d e-mails; the resend sweep will send them.", len(notification_ids))
+        enqueue_on_commit("notifications.tasks.send_notification_emails", ids[start:start + EMAIL_CHUNK])
+    return created
 
 
 def notifications_mark_read(*, user: User, notification_ids: Iterable[int] | None = None) -> int:
@@ -186,18 +144,6 @@ def notification_emails_resend(*, limit: int = RESEND_BATCH_SIZE) -> int:
     return sent
 
 
-def _queue_email(notification_id: int) -> None:
-    from .tasks import send_notification_email  # tasks.py imports this module
-
-    try:
-        send_notification_email.delay(notification_id)
-    except Exception:
-        # Runs after commit: the caller's work is saved and must not look failed.
-        logger.exception(
-            "Could not queue the e-mail of notification %s; the resend sweep will send it.", notification_id
-        )
-
-
 def _send_email(notification: Notification) -> None:
     recipient = notification.recipient
     path = notification.url or reverse("notifications:list")
@@ -209,8 +155,14 @@ def _send_email(notification: Notification) -> None:
             "link": settings.SITE_URL.rstrip("/") + path,
         },
     )
-    subject = " ".join(notification.subject.split())  # a header: no line breaks
-    send_mail(subject, message, None, [recipient.email], fail_silently=False)
+    send_mail(_one_line(notification.subject, SUBJECT_LENGTH), message, None, [recipient.email],
+              fail_silently=False)
+
+
+def _one_line(subject: str, limit: int) -> str:
+    """A subject is an e-mail header: one line, cut to a readable length."""
+    subject = " ".join(str(subject).split())
+    return subject if len(subject) <= limit else Truncator(subject).chars(limit)
 
 
 def _can_receive_email(user: User) -> bool:

@@ -36,3 +36,14 @@ class SellerFactory(UserFactory):
 class StaffFactory(UserFactory):
     country = ""
     is_staff = True
+
+    @factory.post_generation
+    def permissions(obj, create, extracted, **kwargs):
+        """``StaffFactory(permissions=["disputes.view_dispute", ...])``: the staff flag alone grants nothing."""
+        if create and extracted:
+            from django.contrib.auth.models import Permission
+
+            for name in extracted:
+                app_label, codename = name.split(".")
+                obj.user_permissions.add(
+                    Permission.objects.get(content_type__app_label=app_label, codename=codename))

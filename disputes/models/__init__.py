@@ -1,18 +1,8 @@
-from .core import (
-    OPEN_STATES,
-    TRANSITIONS,
-    Dispute,
-    DisputeAttachment,
-    DisputeEvent,
-    DisputeMessage,
-    Transition,
-)
+from .core import Dispute, DisputeAttachment, DisputeEvent, DisputeMessage
 from .refunds import Refund
 from .returns import CategoryCondition, InstructionTemplate, Inspection, ReturnInstructions, ReturnShipment
 
 __all__ = [
-    "OPEN_STATES",
-    "TRANSITIONS",
     "CategoryCondition",
     "Dispute",
     "DisputeAttachment",
@@ -23,5 +13,4 @@ __all__ = [
     "Refund",
     "ReturnInstructions",
     "ReturnShipment",
-    "Transition",
 ]

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -83,6 +81,10 @@ class Dispute(models.Model):
     created_at = models.DateTimeField(_("opened"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # A withdrawal remembers the step it left, so that reopening resumes it (DESIGN §3).
+    withdrawn_from = models.CharField(_("withdrawn from"), max_length=30, choices=State.choices, blank=True)
+    # Set when the buyer reopens a withdrawn dispute: that happens at most once.
+    reopened_at = models.DateTimeField(_("reopened"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -153,6 +155,7 @@ class DisputeEvent(models.Model):
         STAFF_DECIDED = "staff_decided", _("Marketplace staff decided")
         REFUND_PAID = "refund_paid", _("Refund paid")
         REFUND_FAILED = "refund_failed", _("Refund payment failed")
+        REFUND_APPROVED = "refund_approved", _("Refund approved by a second staff member")
         DEADLINE_PASSED = "deadline_passed", _("Deadline passed")
         STAFF_OVERDUE = "staff_overdue", _("Staff decision overdue")
 
@@ -252,51 +255,3 @@ class DisputeAttachment(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("disputes:attachment", args=[self.dispute_id, self.pk])
-
-
-@dataclass(frozen=True)
-class Transition:
-    """One row of the dispute's transition table."""
-
-    name: str
-    sources: frozenset[str]
-    target: str
-
-
-S = Dispute.State
-OPEN_STATES = frozenset(set(S.values) - Dispute.TERMINAL_STATES)
-
-# The whole lifecycle at a glance; services look transitions up here and nowhere else.
-TRANSITIONS: dict[str, Transition] = {
-    t.name: t
-    for t in (
-        # The buyer
-        Transition("withdraw", frozenset({S.AWAITING_SELLER, S.AWAITING_BUYER_SHIPMENT, S.COUNTER_OFFERED,
-                                          S.REJECTED, S.ESCALATED}), S.CLOSED),
-        Transition("reopen", frozenset({S.CLOSED}), S.AWAITING_SELLER),
-        Transition("ship", frozenset({S.AWAITING_BUYER_SHIPMENT}), S.RETURN_IN_TRANSIT),
-        Transition("accept_offer", frozenset({S.COUNTER_OFFERED}), S.REFUND_PENDING),
-        Transition("accept_rejection", frozenset({S.REJECTED}), S.CLOSED),
-        Transition("escalate", frozenset({S.REJECTED, S.COUNTER_OFFERED}), S.ESCALATED),
-        # The seller
-        Transition("send_instructions", frozenset({S.AWAITING_SELLER}), S.AWAITING_BUYER_SHIPMENT),
-        Transition("accept", frozenset({S.AWAITING_SELLER}), S.REFUND_PENDING),
-        Transition("counter_offer", frozenset({S.AWAITING_SELLER}), S.COUNTER_OFFERED),
-        Transition("reject", frozenset({S.AWAITING_SELLER}), S.REJECTED),
-        Transition("inspect_accept", frozenset({S.RETURN_IN_TRANSIT}), S.REFUND_PENDING),
-        Transition("inspect_reject", frozenset({S.RETURN_IN_TRANSIT}), S.REJECTED),
-        Transition("inspect_review", frozenset({S.RETURN_IN_TRANSIT}), S.ESCALATED),
-        # Marketplace staff
-        Transition("staff_refund", frozenset({S.ESCALATED}), S.REFUND_PENDING),
-        Transition("staff_reject", frozenset({S.ESCALATED}), S.CLOSED),
-        # The payment step
-        Transition("refund_paid", frozenset({S.REFUND_PENDING}), S.REFUNDED),
-        # The deadline sweep (the system acts when a deadline passes; DESIGN §3)
-        Transition("expire_seller_instructions", frozenset({S.AWAITING_SELLER}), S.AWAITING_BUYER_SHIPMENT),
-        Transition("expire_seller_refund", frozenset({S.AWAITING_SELLER}), S.REFUND_PENDING),
-        Transition("expire_seller_escalate", frozenset({S.AWAITING_SELLER}), S.ESCALATED),
-        Transition("expire_shipment", frozenset({S.AWAITING_BUYER_SHIPMENT}), S.CLOSED),
-        Transition("expire_receipt", frozenset({S.RETURN_IN_TRANSIT}), S.REFUND_PENDING),
-        Transition("expire_buyer_answer", frozenset({S.REJECTED, S.COUNTER_OFFERED}), S.CLOSED),
-    )
-}

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 class Refund(models.Model):
     class Status(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting_approval", _("Waiting for a second staff member's approval")
         PENDING = "pending", _("Decided, not paid yet")
         PAID = "paid", _("Paid")
         FAILED = "failed", _("Payment failed (will be retried)")
@@ -30,6 +31,13 @@ class Refund(models.Model):
         related_name="+", help_text=_("Empty when the system decided (a deadline passed)."),
     )
     reason = models.TextField(_("reason"), blank=True)
+    # Four eyes (DESIGN §4): a large refund decided by staff is paid once another staff
+    # member holding ``disputes.pay_refund`` approves it.
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("approved by"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
     gateway = models.CharField(_("payment gateway"), max_length=200, blank=True)
     gateway_reference = models.CharField(_("gateway reference"), max_length=200, blank=True)
     attempts = models.PositiveIntegerField(_("payment attempts"), default=0)
@@ -47,6 +55,10 @@ class Refund(models.Model):
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
             models.CheckConstraint(
                 condition=~Q(status="paid") | Q(paid_at__isnull=False), name="refund_paid_has_timestamp"
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=models.F("decided_by")),
+                name="refund_four_eyes",
             ),
         ]
 

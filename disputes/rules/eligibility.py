@@ -20,6 +20,18 @@ from .local_return import CategoryAllowsLocalReturn, ReturnWarehouseInCountry, S
 
 KIND_RETURN = "return"
 ROUTE_LOCAL = "local"
+WITHDRAWN = "withdrawn"
+
+
+@dataclass(frozen=True)
+class EarlierDispute:
+    """A dispute already opened on the line: open, withdrawn, or ended."""
+
+    number: int
+    is_open: bool
+    resolution: str
+    closed_at: datetime | None
+    reopened: bool
 
 
 @dataclass(frozen=True)
@@ -30,7 +42,7 @@ class DisputeFacts:
     delivered_at: datetime | None
     now: datetime
     protection_days: int
-    has_open_dispute: bool
+    earlier_dispute: EarlierDispute | None
     kind: str
     route: str
     amount: Decimal | None  # None while the buyer has not entered one yet
@@ -85,13 +97,28 @@ class ProtectionWindowOpen(Rule):
         )
 
 
-class NoOtherOpenDispute(Rule):
-    code = "no_open_dispute"
+class OneDisputePerLine(Rule):
+    """An order line gets one dispute (DESIGN §3): a withdrawn one is reopened, never
+    opened anew, and every other ending is final."""
+
+    code = "one_dispute_per_line"
 
     def check(self, facts: DisputeFacts) -> RuleResult:
-        if not facts.has_open_dispute:
+        earlier = facts.earlier_dispute
+        if earlier is None:
             return self.passed()
-        return self.failed(_("There is already an open dispute on this item."))
+        if earlier.is_open:
+            return self.failed(_("There is already an open dispute on this item."))
+        date = local_datetime(earlier.closed_at) if earlier.closed_at else "—"
+        values = {"number": earlier.number, "date": date}
+        if earlier.resolution == WITHDRAWN and not earlier.reopened:
+            return self.failed(_("You withdrew dispute #%(number)s on this item on %(date)s. Reopen that dispute "
+                                 "instead: an item has one dispute.") % values)
+        if earlier.resolution == WITHDRAWN:
+            return self.failed(_("You withdrew dispute #%(number)s on this item on %(date)s, after reopening it "
+                                 "once. No new dispute can be opened on this item.") % values)
+        return self.failed(_("The dispute on this item (#%(number)s) ended on %(date)s. That is final: no new "
+                             "dispute can be opened on this item.") % values)
 
 
 def _decimal_places(amount: Decimal) -> int:

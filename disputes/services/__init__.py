@@ -1,10 +1,10 @@
 """Writes to disputes: one function per use case.
 
-Every transition is one transaction: lock the dispute row, re-check the state against
-``TRANSITIONS``, write, append a ``DisputeEvent``, and queue notifications (e-mail is
-sent on commit). Applied twice, or raced, a transition has exactly one effect.
+Every transition is one transaction: lock the dispute row, check it against the lifecycle
+(``lifecycle.py``), write, append a ``DisputeEvent``, and tell the people concerned
+(e-mail and payments are queued on commit). Applied twice, or raced, a transition has
+exactly one effect. The deadline sweep uses the batch forms of the same services.
 """
-from ..models import TRANSITIONS
 from ._base import NotEligible
 from .answers import (
     dispute_accept,
@@ -18,11 +18,10 @@ from .answers import (
 )
 from .inspection import dispute_inspect
 from .opening import dispute_message_post, dispute_open, dispute_reopen, dispute_withdraw
-from .refunds import refund_pay
+from .refunds import refund_approve, refund_pay
 from .staff import dispute_staff_decide
 
 __all__ = [
-    "TRANSITIONS",
     "NotEligible",
     "dispute_accept",
     "dispute_accept_offer",
@@ -30,13 +29,14 @@ __all__ = [
     "dispute_counter_offer",
     "dispute_escalate",
     "dispute_inspect",
+    "dispute_message_post",
+    "dispute_open",
     "dispute_reject",
+    "dispute_reopen",
     "dispute_send_instructions",
     "dispute_ship",
     "dispute_staff_decide",
-    "refund_pay",
-    "dispute_message_post",
-    "dispute_open",
-    "dispute_reopen",
     "dispute_withdraw",
+    "refund_approve",
+    "refund_pay",
 ]

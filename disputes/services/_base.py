@@ -1,20 +1,34 @@
-"""What every dispute service shares: the guarded transition, parties, attachments."""
+"""What every dispute service shares: the guarded transition (for one dispute or a batch),
+telling the people concerned, attachments.
+
+Lock order, in every service: the dispute row first, then its order line, then its refund
+(``refund_pay`` starts from a refund but locks in this order too). Opening a dispute locks
+only the line: there is no dispute yet. With one order everywhere two services never wait
+for each other in a circle, which PostgreSQL would end as a deadlock.
+"""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounts.models import User
+from notifications.services import Draft, notify_many
 from returns_portal.errors import DomainError, ErrorCode
 
-from ..models import TRANSITIONS, Dispute, DisputeAttachment, DisputeEvent
+from ..lifecycle import MOVES, RESUME, TERMINAL_STATES, Party, authorize, deadline_for, party_of
+from ..models import Dispute, DisputeAttachment, DisputeEvent
 from ..rules.base import ChainResult
 from ..uploads import validate_evidence_file
+
+R = Dispute.Resolution
 
 
 class NotEligible(DomainError):
@@ -25,8 +39,173 @@ class NotEligible(DomainError):
         self.result = result
 
 
-def store_members(dispute: Dispute) -> list[User]:
-    return list(User.objects.filter(store_id=dispute.store_id, is_active=True))
+@dataclass
+class Change:
+    """One dispute to move, with the details its timeline entry records."""
+
+    dispute: Dispute
+    details: dict = field(default_factory=dict)
+
+
+def lock_dispute(pk: int) -> Dispute:
+    """The dispute row, locked until the transaction ends (only that row: ``of=self``)."""
+    return (Dispute.objects.select_for_update(of=("self",))
+            .select_related("order_line__order", "shipment").get(pk=pk))
+
+
+def dispute_locked_for(
+    *, dispute: Dispute, move: str, actor: User | None, party: Party | None = None, check=None,
+    now: datetime | None = None,
+) -> Dispute:
+    """Lock the dispute row and check that ``actor`` (None: the system) may make ``move``
+    now: the lifecycle (party, state, kind of dispute, permission, guard), then
+    ``check(locked)``. Raises ``DomainError`` when refused. Call inside a transaction."""
+    locked = lock_dispute(dispute.pk)
+    if party is None:
+        party = Party.SYSTEM if actor is None else party_of(locked, actor)
+    authorize(locked, move, party, user=actor, now=now)
+    if check is not None:
+        check(locked)
+    return locked
+
+
+def dispute_transition(
+    *,
+    dispute: Dispute,
+    move: str,
+    actor: User | None,
+    party: Party | None = None,
+    details: dict | None = None,
+    check=None,
+    now: datetime | None = None,
+    **fields,
+) -> Dispute:
+    """Make ``move`` on one dispute: ``dispute_locked_for``, then the move applied as a batch
+    of one (``transition_many``) with ``fields`` written too. Call inside a transaction;
+    when refused, nothing is written."""
+    now = now or timezone.now()
+    locked = dispute_locked_for(dispute=dispute, move=move, actor=actor, party=party, check=check, now=now)
+    transition_many([Change(locked, details or {})], move=move, actor=actor, now=now, fields=fields)
+    return locked
+
+
+def transition_many(
+    changes: Sequence[Change],
+    *,
+    move: str,
+    actor: User | None = None,
+    now: datetime | None = None,
+    fields: dict | None = None,
+    due_by: datetime | None = None,
+) -> list[Change]:
+    """Apply ``move`` to disputes the caller has locked: one conditional UPDATE that re-checks
+    the state (and, for the deadline sweep, ``deadline_at <= due_by``), one insert of their
+    timeline entries. Entering a state starts its deadline afresh (``lifecycle.deadline_for``).
+    Returns the changes applied; a dispute whose state moved meanwhile is left alone, so a
+    move applied twice, or raced, has one effect. The instances are updated in place."""
+    if not changes:
+        return []
+    transition = MOVES[move]
+    now = now or timezone.now()
+    groups: dict[str, list[Change]] = defaultdict(list)
+    for change in changes:
+        target = change.dispute.withdrawn_from if transition.target == RESUME else transition.target
+        groups[target].append(change)
+    applied: list[Change] = []
+    events: list[DisputeEvent] = []
+    for target, group in groups.items():
+        values = {**_entering(move, target, now), **(fields or {})}
+        ids = [change.dispute.pk for change in group]
+        rows = Dispute.objects.filter(pk__in=ids, state__in=transition.sources)
+        if due_by is not None:
+            rows = rows.filter(deadline_at__lte=due_by)
+        if rows.update(**values) != len(group):
+            moved = set(Dispute.objects.filter(pk__in=ids, state=target, updated_at=now).values_list("pk", flat=True))
+            group = [change for change in group if change.dispute.pk in moved]
+        for change in group:
+            dispute = change.dispute
+            events.append(DisputeEvent(dispute_id=dispute.pk, actor=actor, kind=transition.move.event,
+                                       from_state=dispute.state, to_state=target, details=change.details,
+                                       created_at=now))
+            for name, value in values.items():
+                setattr(dispute, name, dispute.state if isinstance(value, F) else value)
+        applied.extend(group)
+    DisputeEvent.objects.bulk_create(events, batch_size=1000)
+    return applied
+
+
+def _entering(move: str, target: str, now: datetime) -> dict:
+    transition = MOVES[move]
+    values = {"state": target, "updated_at": now, "deadline_at": deadline_for(target, now)}
+    if target in TERMINAL_STATES:
+        values.update(resolution=transition.move.resolution, closed_at=now)
+        if transition.move.resolution == R.WITHDRAWN:
+            values["withdrawn_from"] = F("state")  # SQL reads the row as it was before the UPDATE
+    elif transition.target == RESUME:
+        values.update(resolution=R.NONE, closed_at=None, reopened_at=now)
+    return values
+
+
+# --- telling the people concerned ---------------------------------------------------------------
+
+BUYER, SELLER = "buyer", "seller"
+# Staff are told by what they may do: decide disputes, or approve and pay refunds.
+STAFF, PAYERS = "staff:decide_dispute", "staff:pay_refund"
+
+
+def staff_with(codename: str) -> list[int]:
+    """Active staff holding ``disputes.<codename>`` (directly, through a group, or superusers)."""
+    return list(User.objects.filter(is_active=True, is_staff=True)
+                .filter(Q(is_superuser=True)
+                        | Q(user_permissions__codename=codename,
+                            user_permissions__content_type__app_label="disputes")
+                        | Q(groups__permissions__codename=codename,
+                            groups__permissions__content_type__app_label="disputes"))
+                .distinct().values_list("pk", flat=True))
+
+
+def tell(
+    items: Sequence[tuple[Dispute, dict]],
+    keys: Mapping[str, str],
+    *,
+    exclude: User | None = None,
+    anchor: str = "",
+) -> list:
+    """Notify the people concerned about each dispute: ``keys`` maps an audience — its buyer
+    (``BUYER``), every active member of its store (``SELLER``), the staff who decide disputes
+    (``STAFF``) or who pay refunds (``PAYERS``) — to the message it gets, with that dispute's
+    parameters (its number, order number and item title are added). ``exclude`` (the person
+    who acted) is not told; ``anchor`` points the link into the page (``#messages``). A query
+    per audience and one insert, however many disputes."""
+    if not items:
+        return []
+    buyers = set(User.objects.filter(pk__in={d.buyer_id for d, _p in items}, is_active=True)
+                 .values_list("pk", flat=True)) if BUYER in keys else set()
+    members: dict[int, list[int]] = defaultdict(list)
+    if SELLER in keys:
+        for pk, store_id in User.objects.filter(store_id__in={d.store_id for d, _p in items},
+                                                is_active=True).values_list("pk", "store_id"):
+            members[store_id].append(pk)
+    staff = {audience: staff_with(audience.removeprefix("staff:")) for audience in keys
+             if audience.startswith("staff:")}
+    skip = exclude.pk if exclude is not None else None
+    drafts = []
+    for dispute, params in items:
+        params = {"dispute": dispute.pk, "order": dispute.order_line.order.number,
+                  "title": dispute.order_line.title, **params}
+        page = dispute.get_absolute_url() + anchor
+        recipients: dict[int, tuple[str, str]] = {}
+        for audience, key in keys.items():  # in the order given
+            if audience == BUYER:
+                people, url = [dispute.buyer_id] if dispute.buyer_id in buyers else [], page
+            elif audience == SELLER:
+                people, url = members.get(dispute.store_id, []), page
+            else:
+                people, url = staff[audience], reverse("admin:disputes_dispute_change", args=[dispute.pk])
+            for pk in people:
+                recipients.setdefault(pk, (key, url))
+        drafts.extend(Draft(pk, key, params, url) for pk, (key, url) in recipients.items() if pk != skip)
+    return notify_many(drafts)
 
 
 def save_attachments(
@@ -51,57 +230,3 @@ def save_attachments(
         )
         attachment.file.save(upload.name or "upload", upload, save=False)
         attachment.save()
-
-
-def dispute_transition(
-    *,
-    dispute: Dispute,
-    name: str,
-    actor: User | None,
-    event_kind: str,
-    check: Callable[[Dispute], None],
-    details: dict | None = None,
-    **fields,
-) -> Dispute:
-    transition = TRANSITIONS[name]
-    locked = Dispute.objects.select_for_update().get(pk=dispute.pk)
-    check(locked)
-    if locked.state not in transition.sources:
-        raise DomainError(
-            ErrorCode.INVALID_TRANSITION,
-            _("This dispute is “%(state)s”, so this cannot be done now.") % {"state": locked.get_state_display()},
-        )
-    from_state = locked.state
-    locked.state = transition.target
-    for field, value in fields.items():
-        setattr(locked, field, value)
-    locked.save(update_fields=["state", "updated_at", *fields])
-    DisputeEvent.objects.create(
-        dispute=locked,
-        actor=actor,
-        kind=event_kind,
-        from_state=from_state,
-        to_state=locked.state,
-        details=details or {},
-    )
-    return locked
-
-
-def only_the_buyer(buyer: User) -> Callable[[Dispute], None]:
-    def check(dispute: Dispute) -> None:
-        if dispute.buyer_id != buyer.pk:
-            raise DomainError(ErrorCode.NOT_ALLOWED, _("Only the buyer who opened this dispute can do this."))
-
-    return check
-
-
-def only_the_store(seller: User) -> Callable[[Dispute], None]:
-    def check(dispute: Dispute) -> None:
-        if not seller.store_id or seller.store_id != dispute.store_id:
-            raise DomainError(ErrorCode.NOT_ALLOWED, _("Only the store that sold this item can do this."))
-
-    return check
-
-
-def deadline_in(days: int) -> datetime:
-    return timezone.now() + timedelta(days=days)

@@ -1,9 +1,12 @@
-"""The seller's answer to a dispute and the buyer's replies to it."""
+"""The seller's answer to a dispute (return instructions, accept, counter-offer, reject)
+and the buyer's replies to it (ship, accept the offer or the rejection, escalate)."""
 from __future__ import annotations
 
 import re
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -11,19 +14,32 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from catalog.models import Warehouse
-from notifications.services import notify
 from returns_portal.errors import DomainError, ErrorCode
-from returns_portal.formatting import local_datetime
 
-from ..models import Dispute, DisputeEvent, DisputeMessage, ReturnInstructions, ReturnShipment
+from ..lifecycle import deadline_for
+from ..models import Dispute, DisputeMessage, InstructionTemplate, ReturnInstructions, ReturnShipment
 from ..models.returns import ReturnMethod
-from ._base import deadline_in, dispute_transition, only_the_buyer, only_the_store, save_attachments, store_members
-from .refunds import refund_decide
+from ..notices import warehouse_params
+from ._base import (
+    BUYER,
+    SELLER,
+    STAFF,
+    Change,
+    dispute_locked_for,
+    dispute_transition,
+    save_attachments,
+    tell,
+    transition_many,
+)
+from .refunds import RefundDecision, refund_decide_many
 
 TRACKING_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9-]{6,38}[A-Z0-9]$")
+DEFAULT_INSTRUCTIONS_TEXT = gettext_lazy(
+    "Pack the item as you received it, write the RMA code on the parcel and drop it off.")
 
 
 def new_rma_code(now=None) -> str:
@@ -34,67 +50,100 @@ def new_rma_code(now=None) -> str:
 
 def return_warehouses_for(dispute: Dispute):
     """Where this dispute's goods may be sent: for a local return, an active return
-    warehouse of the store or the marketplace in the buyer's delivery country; for an
-    international return, one of the store's own active warehouses."""
+    warehouse of the store or the marketplace in the buyer's delivery country (the store's
+    own first); for an international return, one of the store's own active warehouses that
+    take returns."""
     if dispute.is_local_return:
         return Warehouse.objects.return_points_for(dispute.store).filter(
             country=dispute.order_line.order.delivery_country
         )
-    return Warehouse.objects.filter(store=dispute.store, is_active=True)
+    return Warehouse.objects.accepting_returns().filter(store=dispute.store_id).order_by("pk")
 
 
-def issue_instructions(
-    *, dispute: Dispute, actor: User | None, warehouse: Warehouse, method: str, carrier: str, text: str,
-    event_details: dict | None = None,
-) -> Dispute:
-    """Record return instructions and start the buyer's shipping clock. Call inside a
-    transaction; the transition locks and re-checks the dispute. Used by the seller and,
-    when the seller's deadline passes, by the deadline sweep (``actor`` None)."""
-    if method not in ReturnMethod.values:
-        raise DomainError(ErrorCode.INVALID_CHOICE, _("Choose how the goods are returned."))
-    if not carrier.strip():
-        raise DomainError(ErrorCode.INVALID_CHOICE, _("Name the carrier the buyer should use."))
+@dataclass(frozen=True)
+class Instructions:
+    """Where (warehouse), how (method and carrier) and what else the buyer is told."""
 
-    def check(locked: Dispute) -> None:
-        if actor is not None:
-            only_the_store(actor)(locked)
-        if locked.kind != Dispute.Kind.RETURN:
-            raise DomainError(ErrorCode.INVALID_TRANSITION, _("Return instructions are only for returns."))
-        if not return_warehouses_for(locked).filter(pk=warehouse.pk).exists():
-            raise DomainError(
-                ErrorCode.INVALID_WAREHOUSE,
-                _("Choose an active return warehouse in the buyer's country.") if locked.is_local_return
-                else _("Choose one of your store's active warehouses."),
-            )
+    warehouse: Warehouse
+    method: str
+    carrier: str
+    text: str
 
-    ship_by = deadline_in(settings.BUYER_SHIP_DAYS)
-    rma_code = new_rma_code()
-    updated = dispute_transition(
-        dispute=dispute, name="send_instructions", actor=actor, event_kind=DisputeEvent.Kind.INSTRUCTIONS_SENT,
-        check=check,
-        details={"rma_code": rma_code, "warehouse": warehouse.pk, "method": method, "carrier": carrier.strip(),
-                 "ship_by": ship_by.isoformat(), **(event_details or {})},
-        deadline_at=ship_by,
-    )
+
+def default_instructions_many(disputes: Sequence[Dispute]) -> dict[int, Instructions | None]:
+    """The instructions issued when the seller says nothing, which also pre-fill the seller's
+    form: the return warehouse in the buyer's country (the store's own first, else the
+    marketplace's), with the store's template for that warehouse (the first by name) or
+    else a drop-off with ``DEFAULT_RETURN_CARRIER``. None where no warehouse takes the
+    return. Two queries, however many disputes."""
+    pairs = {(d.store_id, d.order_line.order.delivery_country) for d in disputes}
+    warehouses = Warehouse.objects.first_return_points(pairs) if pairs else {}
+    templates: dict[tuple[int, int], InstructionTemplate] = {}
+    chosen = {w.pk for w in warehouses.values()}
+    for template in InstructionTemplate.objects.filter(store_id__in={s for s, _c in pairs},
+                                                       warehouse_id__in=chosen).order_by("name", "pk"):
+        templates.setdefault((template.store_id, template.warehouse_id), template)
+    result: dict[int, Instructions | None] = {}
+    for dispute in disputes:
+        warehouse = warehouses.get((dispute.store_id, dispute.order_line.order.delivery_country))
+        if warehouse is None:
+            result[dispute.pk] = None
+            continue
+        template = templates.get((dispute.store_id, warehouse.pk))
+        result[dispute.pk] = Instructions(
+            warehouse=warehouse,
+            method=template.method if template else ReturnMethod.DROP_OFF,
+            carrier=template.carrier if template else settings.DEFAULT_RETURN_CARRIER,
+            text=template.text if template else str(DEFAULT_INSTRUCTIONS_TEXT),
+        )
+    return result
+
+
+def instructions_issue_many(
+    items: Sequence[tuple[Dispute, Instructions]],
+    *,
+    move: str,
+    actor: User | None,
+    now: datetime | None = None,
+    due_by: datetime | None = None,
+) -> list[Dispute]:
+    """Issue return instructions on disputes the caller has locked: the move
+    (``send_instructions`` by the seller, ``expire_seller_instructions`` when the seller's
+    deadline passed), an RMA code each, the timeline entry with it, and the buyer told
+    where, how and by when. The same writes whoever issues them; when the system issued
+    them, the store is also told that its deadline passed. Returns the disputes moved."""
+    now = now or timezone.now()
+    ship_by = deadline_for(Dispute.State.AWAITING_BUYER_SHIPMENT, now)
+    issued: dict[int, tuple[Instructions, str]] = {}
+    changes = []
+    for dispute, instructions in items:
+        code = new_rma_code(now)
+        issued[dispute.pk] = (instructions, code)
+        changes.append(Change(dispute, {
+            "rma_code": code, "warehouse": instructions.warehouse.pk, "method": instructions.method,
+            "carrier": instructions.carrier, "ship_by": ship_by.isoformat()}))
+    moved = [change.dispute for change in transition_many(changes, move=move, actor=actor, now=now, due_by=due_by)]
+    if not moved:
+        return []
     try:
         with transaction.atomic():
-            # A reopened dispute may have had instructions before: the new ones replace them
-            # (the earlier RMA code stays in the timeline).
-            ReturnInstructions.objects.filter(dispute=updated).delete()
-            ReturnInstructions.objects.create(
-                dispute=updated, warehouse=warehouse, method=method, carrier=carrier.strip(), text=text.strip(),
-                rma_code=rma_code, ship_by=ship_by, issued_by=actor,
-            )
+            # Instructions from an earlier round (a dispute reopened from the start before
+            # reopening resumed the step) are replaced; their RMA code stays in the timeline.
+            ReturnInstructions.objects.filter(dispute__in=moved).delete()
+            ReturnInstructions.objects.bulk_create([
+                ReturnInstructions(dispute=d, warehouse=issued[d.pk][0].warehouse, method=issued[d.pk][0].method,
+                                   carrier=issued[d.pk][0].carrier, text=issued[d.pk][0].text,
+                                   rma_code=issued[d.pk][1], ship_by=ship_by, issued_by=actor, created_at=now)
+                for d in moved], batch_size=1000)
     except IntegrityError as error:  # 40 random bits collided on the same day: let the caller retry
         raise DomainError(ErrorCode.INVALID_TRANSITION, _("Please try again.")) from error
-    notify(
-        recipients=[updated.buyer],
-        subject=_("Return instructions for dispute #%(id)s") % {"id": updated.pk},
-        body=_("Send the goods to %(warehouse)s with %(carrier)s by %(date)s. Your RMA code is %(rma)s.")
-        % {"warehouse": warehouse, "carrier": carrier.strip(), "date": local_datetime(ship_by), "rma": rma_code},
-        url=updated.get_absolute_url(),
-    )
-    return updated
+    told = [(d, {"warehouse": warehouse_params(issued[d.pk][0].warehouse), "carrier": issued[d.pk][0].carrier,
+                 "ship_by": ship_by.isoformat(), "rma": issued[d.pk][1]}) for d in moved]
+    tell(told, {BUYER: "disputes.instructions_sent.buyer"})
+    if actor is None:
+        days = settings.SELLER_RESPONSE_DAYS
+        tell([(d, {**params, "days": days}) for d, params in told], {SELLER: "disputes.instructions_issued.seller"})
+    return moved
 
 
 def dispute_send_instructions(
@@ -103,35 +152,34 @@ def dispute_send_instructions(
     """The seller tells the buyer where, how and by when to return the goods; an RMA code
     is issued and the buyer has BUYER_SHIP_DAYS to ship. Refused for another store, for a
     refund-only dispute, a warehouse that does not take this return, or the wrong state."""
+    if method not in ReturnMethod.values:
+        raise DomainError(ErrorCode.INVALID_CHOICE, _("Choose how the goods are returned."))
+    if not carrier.strip():
+        raise DomainError(ErrorCode.INVALID_CHOICE, _("Name the carrier the buyer should use."))
+    instructions = Instructions(warehouse=warehouse, method=method, carrier=carrier.strip(), text=text.strip())
+
+    def check(locked: Dispute) -> None:
+        if not return_warehouses_for(locked).filter(pk=warehouse.pk).exists():
+            raise DomainError(
+                ErrorCode.INVALID_WAREHOUSE,
+                _("Choose an active return warehouse in the buyer's country.") if locked.is_local_return
+                else _("Choose one of your store's active warehouses that take returns."),
+            )
+
     with transaction.atomic():
-        return issue_instructions(
-            dispute=dispute, actor=seller, warehouse=warehouse, method=method, carrier=carrier, text=text
-        )
-
-
-def _not_for_local_return(dispute: Dispute) -> None:
-    if dispute.is_local_return:
-        raise DomainError(
-            ErrorCode.INVALID_TRANSITION,
-            _("A local return needs no proof: send return instructions; the goods are checked when they arrive."),
-        )
+        locked = dispute_locked_for(dispute=dispute, move="send_instructions", actor=seller, check=check)
+        instructions_issue_many([(locked, instructions)], move="send_instructions", actor=seller)
+    return locked
 
 
 def dispute_accept(*, dispute: Dispute, seller: User) -> Dispute:
     """The seller agrees to refund the amount asked (refund-only or international return,
     without a return shipment). Refused for another store, a local return or the wrong state."""
     with transaction.atomic():
-        def check(locked: Dispute) -> None:
-            only_the_store(seller)(locked)
-            _not_for_local_return(locked)
-
-        accepted = dispute_transition(dispute=dispute, name="accept", actor=seller,
-                                      event_kind=DisputeEvent.Kind.ACCEPTED, check=check, deadline_at=None)
-        refund_decide(dispute=accepted, amount=accepted.amount, decided_by=seller,
-                      reason=_("Accepted by the seller."))
-        notify(recipients=[accepted.buyer], subject=_("The seller accepted dispute #%(id)s") % {"id": accepted.pk},
-               body=_("Your refund of %(amount)s %(currency)s is on its way.")
-               % {"amount": accepted.amount, "currency": accepted.currency}, url=accepted.get_absolute_url())
+        accepted = dispute_transition(dispute=dispute, move="accept", actor=seller)
+        refund_decide_many([RefundDecision(accepted, accepted.amount, seller, _("Accepted by the seller."))])
+        tell([(accepted, {"amount": str(accepted.amount), "currency": accepted.currency})],
+             {BUYER: "disputes.accepted.buyer"})
     return accepted
 
 
@@ -141,23 +189,18 @@ def dispute_counter_offer(*, dispute: Dispute, seller: User, amount: Decimal, me
     and the amount asked, or the wrong state."""
     with transaction.atomic():
         def check(locked: Dispute) -> None:
-            only_the_store(seller)(locked)
-            _not_for_local_return(locked)
             if not (Decimal("0") < amount < locked.amount):
                 raise DomainError(ErrorCode.INVALID_AMOUNT,
                                   _("A counter-offer must be more than zero and less than %(amount)s.")
                                   % {"amount": locked.amount})
 
         offered = dispute_transition(
-            dispute=dispute, name="counter_offer", actor=seller, event_kind=DisputeEvent.Kind.COUNTER_OFFERED,
-            check=check, details={"amount": str(amount), "message": message.strip()},
+            dispute=dispute, move="counter_offer", actor=seller, check=check,
+            details={"amount": str(amount), "message": message.strip()},
             counter_offer_amount=amount, seller_answer=message.strip(),
-            deadline_at=deadline_in(settings.ESCALATION_DAYS),
         )
-        notify(recipients=[offered.buyer], subject=_("Counter-offer on dispute #%(id)s") % {"id": offered.pk},
-               body=_("The seller offers %(amount)s %(currency)s. Accept it or escalate by %(date)s.")
-               % {"amount": amount, "currency": offered.currency, "date": local_datetime(offered.deadline_at)},
-               url=offered.get_absolute_url())
+        tell([(offered, {"offer": str(amount), "currency": offered.currency,
+                         "deadline": offered.deadline_at.isoformat()})], {BUYER: "disputes.counter_offered.buyer"})
     return offered
 
 
@@ -167,22 +210,13 @@ def dispute_reject(*, dispute: Dispute, seller: User, reason: str, evidence: Seq
     if not reason.strip():
         raise DomainError(ErrorCode.REASON_REQUIRED, _("Explain why you reject the dispute."))
     with transaction.atomic():
-        def check(locked: Dispute) -> None:
-            only_the_store(seller)(locked)
-            _not_for_local_return(locked)
-
-        rejected = dispute_transition(
-            dispute=dispute, name="reject", actor=seller, event_kind=DisputeEvent.Kind.REJECTED, check=check,
-            details={"reason": reason.strip()}, seller_answer=reason.strip(),
-            deadline_at=deadline_in(settings.ESCALATION_DAYS),
-        )
+        rejected = dispute_transition(dispute=dispute, move="reject", actor=seller,
+                                      details={"reason": reason.strip()}, seller_answer=reason.strip())
         if evidence:
             message = DisputeMessage.objects.create(dispute=rejected, author=seller, body=reason.strip())
             save_attachments(dispute=rejected, uploader=seller, files=evidence, message=message)
-        notify(recipients=[rejected.buyer], subject=_("The seller rejected dispute #%(id)s") % {"id": rejected.pk},
-               body=_("Reason: %(reason)s Accept or escalate to the marketplace by %(date)s.")
-               % {"reason": reason.strip(), "date": local_datetime(rejected.deadline_at)},
-               url=rejected.get_absolute_url())
+        tell([(rejected, {"reason": reason.strip(), "deadline": rejected.deadline_at.isoformat()})],
+             {BUYER: "disputes.rejected.buyer"})
     return rejected
 
 
@@ -201,45 +235,30 @@ def dispute_ship(*, dispute: Dispute, buyer: User, carrier: str, tracking_number
         raise DomainError(ErrorCode.INVALID_TRACKING,
                           _("Enter the tracking number from your receipt: 8 to 40 letters, digits or dashes."))
     with transaction.atomic():
-        shipped = dispute_transition(
-            dispute=dispute, name="ship", actor=buyer, event_kind=DisputeEvent.Kind.SHIPPED,
-            check=only_the_buyer(buyer), details={"carrier": carrier.strip(), "tracking_number": tracking},
-            deadline_at=deadline_in(settings.SELLER_RECEIPT_DAYS),
-        )
+        shipped = dispute_transition(dispute=dispute, move="ship", actor=buyer,
+                                     details={"carrier": carrier.strip(), "tracking_number": tracking})
         ReturnShipment.objects.create(dispute=shipped, carrier=carrier.strip(), tracking_number=tracking)
-        notify(recipients=store_members(shipped), subject=_("Return on its way: dispute #%(id)s") % {"id": shipped.pk},
-               body=_("The buyer shipped the goods with %(carrier)s, tracking %(tracking)s. Confirm receipt and "
-                      "inspect them by %(date)s.")
-               % {"carrier": carrier.strip(), "tracking": tracking, "date": local_datetime(shipped.deadline_at)},
-               url=shipped.get_absolute_url())
+        tell([(shipped, {"carrier": carrier.strip(), "tracking": tracking,
+                         "deadline": shipped.deadline_at.isoformat()})], {SELLER: "disputes.shipped.seller"})
     return shipped
 
 
 def dispute_accept_offer(*, dispute: Dispute, buyer: User) -> Dispute:
     """The buyer takes the seller's counter-offer: it is refunded."""
     with transaction.atomic():
-        accepted = dispute_transition(dispute=dispute, name="accept_offer", actor=buyer,
-                                      event_kind=DisputeEvent.Kind.OFFER_ACCEPTED, check=only_the_buyer(buyer),
-                                      deadline_at=None)
-        refund_decide(dispute=accepted, amount=accepted.counter_offer_amount, decided_by=buyer,
-                      reason=_("The buyer accepted the seller's counter-offer."))
-        notify(recipients=store_members(accepted),
-               subject=_("Counter-offer accepted: dispute #%(id)s") % {"id": accepted.pk},
-               body=_("The buyer accepted %(amount)s %(currency)s.")
-               % {"amount": accepted.counter_offer_amount, "currency": accepted.currency},
-               url=accepted.get_absolute_url())
+        accepted = dispute_transition(dispute=dispute, move="accept_offer", actor=buyer)
+        refund_decide_many([RefundDecision(accepted, accepted.counter_offer_amount, buyer,
+                                           _("The buyer accepted the seller's counter-offer."))])
+        tell([(accepted, {"offer": str(accepted.counter_offer_amount), "currency": accepted.currency})],
+             {SELLER: "disputes.offer_accepted.seller"})
     return accepted
 
 
 def dispute_accept_rejection(*, dispute: Dispute, buyer: User) -> Dispute:
     """The buyer accepts the rejection: the dispute closes without a refund."""
     with transaction.atomic():
-        closed = dispute_transition(dispute=dispute, name="accept_rejection", actor=buyer,
-                                    event_kind=DisputeEvent.Kind.REJECTION_ACCEPTED, check=only_the_buyer(buyer),
-                                    resolution=Dispute.Resolution.REJECTED, deadline_at=None,
-                                    closed_at=timezone.now())
-        notify(recipients=store_members(closed), subject=_("Dispute #%(id)s closed") % {"id": closed.pk},
-               body=_("The buyer accepted your answer."), url=closed.get_absolute_url())
+        closed = dispute_transition(dispute=dispute, move="accept_rejection", actor=buyer)
+        tell([(closed, {})], {SELLER: "disputes.rejection_accepted.seller"})
     return closed
 
 
@@ -249,15 +268,10 @@ def dispute_escalate(*, dispute: Dispute, buyer: User, reason: str) -> Dispute:
     if not reason.strip():
         raise DomainError(ErrorCode.REASON_REQUIRED, _("Tell the marketplace why you disagree."))
     with transaction.atomic():
-        escalated = dispute_transition(
-            dispute=dispute, name="escalate", actor=buyer, event_kind=DisputeEvent.Kind.ESCALATED,
-            check=only_the_buyer(buyer), details={"reason": reason.strip()},
-            deadline_at=deadline_in(settings.STAFF_DECISION_DAYS),
-        )
+        escalated = dispute_transition(dispute=dispute, move="escalate", actor=buyer,
+                                       details={"reason": reason.strip()})
         DisputeMessage.objects.create(dispute=escalated, author=buyer, body=reason.strip())
-        notify(recipients=store_members(escalated), subject=_("Dispute #%(id)s was escalated") % {"id": escalated.pk},
-               body=_("The buyer asked marketplace staff to decide."), url=escalated.get_absolute_url())
-        notify(recipients=User.objects.filter(is_staff=True, is_active=True),
-               subject=_("Escalated dispute #%(id)s needs a decision") % {"id": escalated.pk},
-               body=reason.strip()[:500], url=f"/admin/disputes/dispute/{escalated.pk}/change/")
+        tell([(escalated, {})], {SELLER: "disputes.escalated.seller"})
+        tell([(escalated, {"reason": reason.strip()[:500]})], {STAFF: "disputes.escalated.staff"})
     return escalated
+

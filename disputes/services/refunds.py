@@ -1,15 +1,18 @@
-"""Refunds: deciding one (a ledger row, once per decision) and paying it (exactly once).
+"""Refunds: deciding them (a ledger row, once per decision), approving the large ones staff
+decide (four eyes), and paying them (exactly once).
 
 Deciding happens inside the transition that moves a dispute to "refund pending"; paying
-is a separate step, run by a Celery task after commit or by staff holding the
-``disputes.pay_refund`` permission. However often or concurrently ``refund_pay`` runs,
-the gateway is asked once per success and the line's refunded total moves once.
+is a separate step, run by a Celery task after commit, by the periodic job that catches
+up, or by staff holding ``disputes.pay_refund``. However often or concurrently
+``refund_pay`` runs, the gateway is asked once per success and the line's refunded total
+moves once.
 """
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -17,66 +20,120 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from notifications.services import notify
 from orders.models import OrderLine
 from returns_portal.errors import DomainError, ErrorCode
+from returns_portal.jobs import enqueue_on_commit
 
 from ..models import Dispute, DisputeEvent, Refund
 from ..payments import GatewayError, payment_gateway
-from ._base import dispute_transition, store_members
+from ._base import BUYER, PAYERS, SELLER, Change, dispute_locked_for, lock_dispute, tell, transition_many
 
 logger = logging.getLogger(__name__)
 
+PAY_TASK = "disputes.tasks.pay_refunds"
 
-def refund_key(dispute: Dispute) -> str:
+
+def refund_key(dispute_id: int) -> str:
     # A dispute reaches "refund pending" at most once, so one key per dispute is one per decision.
-    return f"dispute-{dispute.pk}-refund"
+    return f"dispute-{dispute_id}-refund"
 
 
-def refund_decide(*, dispute: Dispute, amount: Decimal, decided_by: User | None, reason: str) -> Refund:
-    """Record the decision to refund ``amount`` for a dispute that has just moved to
-    "refund pending" (call inside that transaction). Refused when the amount is not
-    positive or exceeds what was paid for the line minus earlier refunds."""
-    line = OrderLine.objects.select_for_update(of=("self",)).get(pk=dispute.order_line_id)
-    if amount <= 0 or amount > line.refundable_amount:
-        raise DomainError(
-            ErrorCode.INVALID_AMOUNT,
-            _("A refund must be more than zero and at most %(max)s.") % {"max": line.refundable_amount},
-        )
-    refund, _created = Refund.objects.get_or_create(
-        idempotency_key=refund_key(dispute),
-        defaults={
-            "dispute": dispute,
-            "order_line": line,
-            "amount": amount,
-            "currency": dispute.currency,
-            "decided_by": decided_by,
-            "reason": reason,
-            "gateway": settings.PAYMENT_GATEWAY,
-        },
-    )
-    transaction.on_commit(partial(_queue_payment, refund.pk))
+@dataclass(frozen=True)
+class RefundDecision:
+    dispute: Dispute
+    amount: Decimal
+    decided_by: User | None  # None: a rule decided (a deadline passed)
+    reason: str
+    by_staff: bool = False  # a staff decision above the limit waits for a second staff member
+
+
+def needs_approval(decision: RefundDecision) -> bool:
+    """Four eyes (DESIGN §4): staff decide alone up to STAFF_REFUND_APPROVAL_LIMIT (in the
+    order's currency); refunds a rule decides are never held."""
+    return decision.by_staff and decision.amount > settings.STAFF_REFUND_APPROVAL_LIMIT
+
+
+def refund_decide_many(decisions: Sequence[RefundDecision], *, now=None) -> list[Refund]:
+    """Record refund decisions for disputes that have just moved to "refund pending" (call
+    inside that transaction, the disputes locked). Refused (``INVALID_AMOUNT``) when an
+    amount is not positive or exceeds what was paid for the line minus earlier refunds.
+    Refunds already decided for a dispute stay as they are. Each is queued for payment
+    after commit, except those waiting for approval: staff who may pay are told of them."""
+    if not decisions:
+        return []
+    now = now or timezone.now()
+    # Lock order: the disputes (locked by the caller), then their lines.
+    lines = {line.pk: line for line in OrderLine.objects.select_for_update(of=("self",))
+             .filter(pk__in={d.dispute.order_line_id for d in decisions}).order_by("pk")}
+    for decision in decisions:
+        refundable = lines[decision.dispute.order_line_id].refundable_amount
+        if decision.amount is None or decision.amount <= 0 or decision.amount > refundable:
+            raise DomainError(ErrorCode.INVALID_AMOUNT,
+                              _("A refund must be more than zero and at most %(max)s.") % {"max": refundable})
+    Refund.objects.bulk_create([
+        Refund(dispute=d.dispute, order_line_id=d.dispute.order_line_id, amount=d.amount,
+               currency=d.dispute.currency, idempotency_key=refund_key(d.dispute.pk),
+               status=Refund.Status.AWAITING_APPROVAL if needs_approval(d) else Refund.Status.PENDING,
+               decided_by=d.decided_by, reason=d.reason, gateway=settings.PAYMENT_GATEWAY, created_at=now)
+        for d in decisions
+    ], ignore_conflicts=True, batch_size=1000)
+    refunds = list(Refund.objects.filter(idempotency_key__in=[refund_key(d.dispute.pk) for d in decisions]))
+    to_pay = [r.pk for r in refunds if r.status == Refund.Status.PENDING]
+    if to_pay:
+        enqueue_on_commit(PAY_TASK, to_pay)
+    held = {r.dispute_id: r for r in refunds if r.status == Refund.Status.AWAITING_APPROVAL}
+    if held:
+        tell([(d.dispute, {"amount": str(d.amount), "currency": d.dispute.currency,
+                           "decided_by": d.decided_by.get_full_name() or d.decided_by.username if d.decided_by else ""})
+              for d in decisions if d.dispute.pk in held],
+             {PAYERS: "disputes.refund_awaits_approval.staff"}, exclude=decisions[0].decided_by)
+    return refunds
+
+
+def refund_approve(*, refund_id: int, approver: User) -> Refund:
+    """Four eyes: a second staff member holding ``disputes.pay_refund`` approves a refund
+    that staff decided above the limit; it is then queued for payment. Refused without the
+    permission, for the staff member who decided it, and for a refund not waiting."""
+    with transaction.atomic():
+        dispute_id = Refund.objects.filter(pk=refund_id).values_list("dispute_id", flat=True).first()
+        if dispute_id is None:
+            raise DomainError(ErrorCode.NOT_ALLOWED, _("There is no such refund."))
+        dispute = dispute_locked_for(dispute=Dispute(pk=dispute_id), move="approve_refund", actor=approver)
+        refund = Refund.objects.select_for_update().get(pk=refund_id)
+        if refund.status != Refund.Status.AWAITING_APPROVAL:
+            raise DomainError(ErrorCode.INVALID_TRANSITION, _("This refund is not waiting for approval."))
+        if refund.decided_by_id == approver.pk:
+            raise DomainError(ErrorCode.NOT_ALLOWED,
+                              _("You decided this refund; another staff member must approve it."))
+        now = timezone.now()
+        refund.status = Refund.Status.PENDING
+        refund.approved_by = approver
+        refund.approved_at = now
+        refund.save(update_fields=["status", "approved_by", "approved_at"])
+        transition_many([Change(dispute, {"refund": refund.pk, "amount": str(refund.amount),
+                                          "currency": refund.currency})],
+                        move="approve_refund", actor=approver, now=now)
+        enqueue_on_commit(PAY_TASK, [refund.pk])
     return refund
-
-
-def _queue_payment(refund_id: int) -> None:
-    from ..tasks import pay_refund
-
-    try:
-        pay_refund.delay(refund_id)
-    except Exception:  # the broker is down: the periodic sweep pays it later
-        logger.exception("Could not queue payment of refund %s; the sweep will retry", refund_id)
 
 
 def refund_pay(*, refund_id: int, actor: User | None = None) -> Refund:
     """Pay a decided refund through the payment gateway. Paying an already paid refund
-    changes nothing. A gateway failure marks it failed (kept for retry, visible to staff)."""
+    changes nothing. A gateway failure marks it failed (kept for retry, visible to staff).
+    Refused (``DomainError``) for a refund still waiting for approval."""
     with transaction.atomic():
+        dispute_id = Refund.objects.filter(pk=refund_id).values_list("dispute_id", flat=True).get()
+        # Lock order: the dispute, its line, then the refund.
+        dispute = lock_dispute(dispute_id)
+        line = OrderLine.objects.select_for_update(of=("self",)).select_related("order").get(
+            pk=dispute.order_line_id)
         refund = Refund.objects.select_for_update().get(pk=refund_id)
         if refund.status == Refund.Status.PAID:
             return refund
+        if refund.status == Refund.Status.AWAITING_APPROVAL:
+            raise DomainError(ErrorCode.NOT_ALLOWED,
+                              _("This refund waits for a second staff member's approval before it is paid."))
         refund.attempts += 1
-        line = refund.order_line
         try:
             receipt = payment_gateway().refund(
                 idempotency_key=refund.idempotency_key,
@@ -90,7 +147,7 @@ def refund_pay(*, refund_id: int, actor: User | None = None) -> Refund:
             refund.save(update_fields=["status", "last_error", "attempts"])
             DisputeEvent.objects.create(
                 dispute_id=refund.dispute_id, actor=actor, kind=DisputeEvent.Kind.REFUND_FAILED,
-                from_state=Dispute.State.REFUND_PENDING, to_state=Dispute.State.REFUND_PENDING,
+                from_state=dispute.state, to_state=dispute.state,
                 details={"refund": refund.pk, "attempt": refund.attempts, "error": refund.last_error},
             )
             return refund
@@ -102,31 +159,19 @@ def refund_pay(*, refund_id: int, actor: User | None = None) -> Refund:
         refund.paid_at = now
         refund.last_error = ""
         refund.save(update_fields=["status", "gateway", "gateway_reference", "paid_at", "last_error", "attempts"])
-        locked_line = OrderLine.objects.select_for_update(of=("self",)).get(pk=line.pk)
-        locked_line.refunded_amount += refund.amount
-        locked_line.save(update_fields=["refunded_amount"])
-        dispute = dispute_transition(
-            dispute=refund.dispute,
-            name="refund_paid",
-            actor=actor,
-            event_kind=DisputeEvent.Kind.REFUND_PAID,
-            check=lambda d: None,
-            details={"refund": refund.pk, "amount": str(refund.amount), "currency": refund.currency,
-                     "reference": receipt.reference},
-            resolution=Dispute.Resolution.REFUNDED,
-            deadline_at=None,
-            closed_at=now,
-        )
-        body = _("%(amount)s %(currency)s were refunded for “%(title)s”.") % {
-            "amount": refund.amount, "currency": refund.currency, "title": line.title}
-        notify(recipients=[dispute.buyer], subject=_("You were refunded"), body=body, url=dispute.get_absolute_url())
-        notify(recipients=store_members(dispute), subject=_("Dispute #%(id)s was refunded") % {"id": dispute.pk},
-               body=body, url=dispute.get_absolute_url())
+        line.refunded_amount += refund.amount
+        line.save(update_fields=["refunded_amount"])
+        transition_many([Change(dispute, {"refund": refund.pk, "amount": str(refund.amount),
+                                          "currency": refund.currency, "reference": receipt.reference})],
+                        move="refund_paid", actor=actor, now=now)
+        params = {"amount": str(refund.amount), "currency": refund.currency}
+        tell([(dispute, params)], {BUYER: "disputes.refund_paid.buyer", SELLER: "disputes.refund_paid.seller"})
     return refund
 
 
 def refunds_due(limit: int = 200) -> list[int]:
-    """Refunds decided but not paid (new or failed earlier), oldest first, for the sweep."""
+    """Refunds decided but not paid (new or failed earlier), oldest first, for the periodic
+    job; those waiting for approval are not due."""
     return list(
         Refund.objects.filter(status__in=[Refund.Status.PENDING, Refund.Status.FAILED])
         .order_by("created_at")

@@ -4,16 +4,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from notifications.services import notify
 from returns_portal.errors import DomainError, ErrorCode
 
-from ..models import Dispute, DisputeEvent
-from ._base import dispute_transition, store_members
-from .refunds import refund_decide
+from ..models import Dispute
+from ._base import BUYER, SELLER, dispute_transition, tell
+from .refunds import RefundDecision, refund_decide_many
 
 REFUND_FULL = "refund_full"
 REFUND_PARTIAL = "refund_partial"
@@ -25,10 +23,12 @@ def dispute_staff_decide(
     *, dispute: Dispute, staff: User, decision: str, reason: str, amount: Decimal | None = None
 ) -> Dispute:
     """Decide an escalated dispute: refund in full, refund part (``amount``), or reject —
-    always with a written reason. Refused without the ``disputes.decide_dispute``
-    permission, without a reason, for a partial amount outside (0, amount asked), or when
-    the dispute is not escalated."""
-    if not staff.is_active or not staff.is_staff or not staff.has_perm("disputes.decide_dispute"):
+    always with a written reason. Refused without the ``disputes.decide_dispute`` and
+    ``disputes.change_dispute`` permissions, without a reason, for a partial amount outside (0, amount asked), or when
+    the dispute is not escalated. A refund above STAFF_REFUND_APPROVAL_LIMIT waits for a
+    second staff member's approval (``refund_approve``) before it is paid."""
+    if not (staff.is_active and staff.is_staff and staff.has_perm("disputes.decide_dispute")
+            and staff.has_perm("disputes.change_dispute")):
         raise DomainError(ErrorCode.NOT_ALLOWED, _("You may not decide disputes."))
     if decision not in DECISIONS:
         raise DomainError(ErrorCode.INVALID_CHOICE, _("Choose a decision."))
@@ -43,25 +43,17 @@ def dispute_staff_decide(
 
         details = {"decision": decision, "reason": reason.strip()}
         if decision == REJECT:
-            decided = dispute_transition(
-                dispute=dispute, name="staff_reject", actor=staff, event_kind=DisputeEvent.Kind.STAFF_DECIDED,
-                check=check, details=details, resolution=Dispute.Resolution.REJECTED, deadline_at=None,
-                closed_at=timezone.now(),
-            )
-            summary = _("Marketplace staff rejected the dispute. Reason: %(reason)s") % {"reason": reason.strip()}
+            decided = dispute_transition(dispute=dispute, move="staff_reject", actor=staff, check=check,
+                                         details=details)
+            tell([(decided, {"reason": reason.strip()})], dict.fromkeys((BUYER, SELLER), "disputes.staff_rejected"))
         else:
             decided = dispute_transition(
-                dispute=dispute, name="staff_refund", actor=staff, event_kind=DisputeEvent.Kind.STAFF_DECIDED,
-                check=check,
+                dispute=dispute, move="staff_refund", actor=staff, check=check,
                 # The amount refunded; the amount asked (a full refund) is fixed when the dispute opens.
                 details={**details, "amount": str(amount if decision == REFUND_PARTIAL else dispute.amount)},
-                deadline_at=None,
             )
             refund_amount = decided.amount if decision == REFUND_FULL else amount
-            refund_decide(dispute=decided, amount=refund_amount, decided_by=staff, reason=reason.strip())
-            summary = _("Marketplace staff decided a refund of %(amount)s %(currency)s. Reason: %(reason)s") % {
-                "amount": refund_amount, "currency": decided.currency, "reason": reason.strip()}
-        for recipients in ([decided.buyer], store_members(decided)):
-            notify(recipients=recipients, subject=_("Decision on dispute #%(id)s") % {"id": decided.pk},
-                   body=summary, url=decided.get_absolute_url())
+            refund_decide_many([RefundDecision(decided, refund_amount, staff, reason.strip(), by_staff=True)])
+            tell([(decided, {"amount": str(refund_amount), "currency": decided.currency, "reason": reason.strip()})],
+                 {BUYER: "disputes.staff_refunded", SELLER: "disputes.staff_refunded"})
     return decided

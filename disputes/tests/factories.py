@@ -127,3 +127,20 @@ class DisputeAttachmentFactory(factory.django.DjangoModelFactory):
     original_name = "photo.png"
     size = len(PNG)
 
+
+
+def notes(since: int = 0, **filters) -> list[tuple[int, str, str]]:
+    """Notifications as their recipients read them (rendered now): (recipient id, subject,
+    link), oldest first, after the first ``since``."""
+    from notifications.models import Notification
+
+    return [(n.recipient_id, n.subject, n.url)
+            for n in Notification.objects.filter(**filters).order_by("pk")[since:]]
+
+
+def the_notification(*, subject: str, **filters):
+    """The one notification with this rendered subject (among those matching ``filters``)."""
+    from notifications.models import Notification
+
+    [found] = [n for n in Notification.objects.filter(**filters) if n.subject == subject]
+    return found

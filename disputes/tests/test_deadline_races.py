@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import SellerFactory
 from catalog.models import Warehouse
-from disputes.deadlines import enforce_deadlines
+from disputes.sweep import enforce_deadlines
 from disputes.models import Dispute, DisputeEvent, Refund, ReturnInstructions
 from disputes.services import dispute_open, dispute_send_instructions
 from disputes.tests.factories import DisputeFactory, disputable_line

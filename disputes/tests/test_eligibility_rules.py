@@ -11,6 +11,7 @@ from django.utils.module_loading import import_string
 
 from disputes.rules.base import Outcome, Rule, RuleResult
 from disputes.rules.eligibility import (
+    EarlierDispute,
     CompensationInRange,
     DisputeFacts,
     EvidenceProvided,
@@ -19,7 +20,7 @@ from disputes.rules.eligibility import (
     LocalReturnAllowedForCategory,
     LocalReturnOfferedBySeller,
     LocalReturnWarehouseInCountry,
-    NoOtherOpenDispute,
+    OneDisputePerLine,
     ProtectionWindowOpen,
     check_eligibility,
     eligibility_chain,
@@ -45,7 +46,7 @@ ALL_CODES = [
     "line_belongs_to_buyer",
     "line_delivered",
     "protection_window_open",
-    "no_open_dispute",
+    "one_dispute_per_line",
     "compensation_in_range",
     "evidence_required",
     "seller_offers_local_return",
@@ -64,7 +65,7 @@ def facts(**overrides) -> DisputeFacts:
         "delivered_at": DELIVERED_AT,
         "now": DELIVERED_AT + timedelta(days=1),
         "protection_days": 15,
-        "has_open_dispute": False,
+        "earlier_dispute": None,
         "kind": "return",
         "route": "local",
         "amount": Decimal("2490.00"),
@@ -144,17 +145,49 @@ def test_protection_window_leaves_an_undelivered_line_to_line_delivered():
     assert result == passed("protection_window_open")
 
 
-# --- one open dispute per line ---------------------------------------------------------
+# --- one dispute per line: open, withdrawn (reopen it), or ended (final) -----------------
+
+OPEN_DISPUTE = EarlierDispute(number=41, is_open=True, resolution="", closed_at=None, reopened=False)
+CLOSED_AT = datetime(2025, 3, 5, 9, 0, tzinfo=UTC)  # 12:00 in Moscow
 
 
-def test_no_other_open_dispute_passes_when_the_line_has_none():
-    assert NoOtherOpenDispute().check(facts(has_open_dispute=False)) == passed("no_open_dispute")
+def test_one_dispute_per_line_passes_when_the_line_has_none():
+    assert OneDisputePerLine().check(facts(earlier_dispute=None)) == passed("one_dispute_per_line")
 
 
-def test_no_other_open_dispute_fails_when_the_line_has_one():
-    result = NoOtherOpenDispute().check(facts(has_open_dispute=True))
+def test_one_dispute_per_line_fails_when_the_line_has_an_open_one():
+    result = OneDisputePerLine().check(facts(earlier_dispute=OPEN_DISPUTE))
 
-    assert result == failed("no_open_dispute", ALREADY_OPEN)
+    assert result == failed("one_dispute_per_line", ALREADY_OPEN)
+
+
+def test_a_withdrawn_dispute_is_reopened_not_opened_anew():
+    withdrawn = EarlierDispute(number=41, is_open=False, resolution="withdrawn", closed_at=CLOSED_AT, reopened=False)
+
+    result = OneDisputePerLine().check(facts(earlier_dispute=withdrawn))
+
+    assert result == failed("one_dispute_per_line", "You withdrew dispute #41 on this item on 5 Mar 2025, 12:00. "
+                                                    "Reopen that dispute instead: an item has one dispute.")
+
+
+def test_a_dispute_withdrawn_after_its_one_reopening_ends_the_line():
+    withdrawn = EarlierDispute(number=41, is_open=False, resolution="withdrawn", closed_at=CLOSED_AT, reopened=True)
+
+    result = OneDisputePerLine().check(facts(earlier_dispute=withdrawn))
+
+    assert result == failed("one_dispute_per_line", "You withdrew dispute #41 on this item on 5 Mar 2025, 12:00, "
+                                                    "after reopening it once. No new dispute can be opened on this "
+                                                    "item.")
+
+
+@pytest.mark.parametrize("resolution", ["refunded", "rejected", "buyer_timeout"])
+def test_every_other_ending_is_final_for_the_line(resolution):
+    ended = EarlierDispute(number=41, is_open=False, resolution=resolution, closed_at=CLOSED_AT, reopened=False)
+
+    result = OneDisputePerLine().check(facts(earlier_dispute=ended))
+
+    assert result == failed("one_dispute_per_line", "The dispute on this item (#41) ended on 5 Mar 2025, 12:00. "
+                                                    "That is final: no new dispute can be opened on this item.")
 
 
 # --- compensation: positive, the currency's minor units, at most paid minus refunded ----
@@ -323,7 +356,7 @@ def test_the_chain_reports_every_failure_at_once():
     given = facts(
         order_delivered=False,
         delivered_at=None,
-        has_open_dispute=True,
+        earlier_dispute=OPEN_DISPUTE,
         amount=Decimal("2490.01"),
         buyer_country="UA",
     )
@@ -333,7 +366,7 @@ def test_the_chain_reports_every_failure_at_once():
     assert result.passed is False
     assert result.failed_codes == (
         "line_delivered",
-        "no_open_dispute",
+        "one_dispute_per_line",
         "compensation_in_range",
         "return_warehouse_in_country",
     )

@@ -389,15 +389,17 @@ def dispute(line):
 
 @pytest.mark.parametrize(
     ("who", "status"),
-    [("buyer", 200), ("store_seller", 200), ("staff", 200), ("other_buyer", 404), ("other_seller", 404)],
+    [("buyer", 200), ("store_seller", 200), ("staff", 200), ("other_buyer", 404), ("other_seller", 404),
+     ("staff_without_permission", 404)],
 )
 def test_the_dispute_page_is_shown_only_to_its_parties_and_staff(client, dispute, seller, who, status):
     viewer = {
         "buyer": dispute.buyer,
         "store_seller": seller,
-        "staff": StaffFactory(),
+        "staff": StaffFactory(permissions=["disputes.view_dispute"]),
         "other_buyer": BuyerFactory(),
         "other_seller": SellerFactory(),
+        "staff_without_permission": StaffFactory(),  # the staff flag alone grants nothing
     }[who]
     client.force_login(viewer)
 
@@ -410,16 +412,18 @@ def test_the_dispute_page_is_shown_only_to_its_parties_and_staff(client, dispute
 
 @pytest.mark.parametrize(
     ("who", "status"),
-    [("buyer", 200), ("store_seller", 200), ("staff", 200), ("other_buyer", 404), ("other_seller", 404)],
+    [("buyer", 200), ("store_seller", 200), ("staff", 200), ("other_buyer", 404), ("other_seller", 404),
+     ("staff_without_permission", 404)],
 )
 def test_evidence_files_are_served_only_to_the_parties_and_staff(client, dispute, seller, who, status):
     attachment = dispute.attachments.get()
     viewer = {
         "buyer": dispute.buyer,
         "store_seller": seller,
-        "staff": StaffFactory(),
+        "staff": StaffFactory(permissions=["disputes.view_dispute"]),
         "other_buyer": BuyerFactory(),
         "other_seller": SellerFactory(),
+        "staff_without_permission": StaffFactory(),  # the staff flag alone grants nothing
     }[who]
     client.force_login(viewer)
 
@@ -462,11 +466,12 @@ def test_withdrawing_says_it_is_not_a_settlement_and_offers_reopening(client, li
 
     response = client.post(reverse("disputes:dispute_withdraw", args=[dispute.pk]), follow=True)
 
-    assert "It is not a settlement: you can reopen it while buyer protection lasts." in before
+    assert ("It is not a settlement: you can reopen it once while buyer protection lasts, and it continues where it "
+            "stopped.") in before
     assert response.redirect_chain == [(detail_url(dispute), 302)]
     content = response.content.decode()
     assert "The buyer withdrew the dispute. It is closed without a refund, not settled." in content
-    assert "You can reopen it until 24 Mar 2025." in content
+    assert "You can reopen it once, until 24 Mar 2025; it continues where it stopped." in content
     assert "Reopen dispute" in content and "Withdraw dispute" not in content
     assert messages_of(response) == [
         "You withdrew the dispute. It is closed without a refund; you can reopen it while buyer protection lasts."
@@ -613,8 +618,9 @@ def add_thread(dispute, count: int, authors) -> None:
 # inspection photos), refunds.
 DETAIL_BUDGET = 9
 # A seller's page adds their store for the header and, while the seller must answer, the
-# answer form's default warehouse, warehouse options and instruction templates.
-SELLER_DETAIL_BUDGET = 13
+# answer form's default instructions (the warehouse and the store's template for it, as the
+# system would issue them), warehouse options and instruction templates.
+SELLER_DETAIL_BUDGET = 14
 
 
 def test_the_dispute_page_costs_the_same_with_3_or_300_timeline_events(client, line, seller):
@@ -697,9 +703,10 @@ def test_my_orders_costs_the_same_with_disputes_on_2_or_12_orders(client, buyer,
 
 
 def test_staff_read_the_next_step_in_the_third_person(client, dispute):
-    client.force_login(StaffFactory())
+    client.force_login(StaffFactory(permissions=["disputes.view_dispute"]))
 
     page = client.get(detail_url(dispute)).content.decode()
 
-    assert "The seller must send return instructions (where, how, and by when)." in page
+    # An international return: the seller may also accept, counter-offer or reject.
+    assert "The seller must send return instructions, or accept, make a counter-offer or reject." in page
     assert "You must" not in page

@@ -46,9 +46,11 @@ from disputes.services import (
     refund_pay,
 )
 from disputes.services.staff import REFUND_FULL, REFUND_PARTIAL, REJECT
-from disputes.tasks import pay_due_refunds, pay_refund
+from disputes.tasks import pay_due_refunds, pay_refunds
 from disputes.tests.factories import disputable_line, photo
 from notifications.models import Notification
+from catalog.templatetags.money import money as format_money
+from disputes.tests.factories import notes, the_notification
 from orders.models import OrderLine
 from returns_portal.errors import DomainError, ErrorCode
 
@@ -154,7 +156,7 @@ def timeline(dispute: Dispute) -> list[tuple]:
 
 def told(since: int = 0) -> list[tuple]:
     """(recipient, subject) of the notifications written after the ``since``-th."""
-    return list(Notification.objects.order_by("pk")[since:].values_list("recipient", "subject"))
+    return [(who, subject) for who, subject, _url in notes(since)]
 
 
 def open_local_return(line, amount: Decimal = PAID) -> Dispute:
@@ -242,10 +244,11 @@ def test_a_local_return_from_opening_to_money_back(django_capture_on_commit_call
         "carrier": "Russian Post",
         "ship_by": (instructed_at + timedelta(days=10)).isoformat(),
     }
-    instructions_note = Notification.objects.get(subject=f"Return instructions for dispute #{dispute.pk}")
+    instructions_note = the_notification(subject=f"Return instructions for dispute #{dispute.pk}")
     assert instructions_note.recipient == buyer
     assert instructions_note.body == (
-        f"Send the goods to {warehouse} with Russian Post by 21 Mar 2025, 15:00. "
+        f"Send the goods to {warehouse.name}, {warehouse.address}, {warehouse.city}, Russia with Russian Post by "
+        "21 Mar 2025, 15:00. "
         f"Your RMA code is {instructions.rma_code}."
     )
 
@@ -338,8 +341,8 @@ def test_a_local_return_from_opening_to_money_back(django_capture_on_commit_call
         (seller.pk, f"Dispute #{dispute.pk} was refunded"),
         (clerk.pk, f"Dispute #{dispute.pk} was refunded"),
     ])
-    assert Notification.objects.get(recipient=buyer, subject="You were refunded").body == (
-        f"2490.00 RUB were refunded for “{line.title}”.")
+    assert the_notification(recipient=buyer, subject="You were refunded").body == (
+        f"2,490.00\u00a0₽ were refunded for “{line.title}”.")
     emails = {user.pk: user.email for user in (buyer, seller, clerk)}
     assert sorted((mail.to, mail.subject) for mail in mailoutbox) == sorted(
         ([emails[recipient]], subject) for recipient, subject in told())
@@ -428,10 +431,9 @@ def test_goods_failing_a_condition_of_their_category_are_rejected(
     assert refunded_on(line) == Decimal("0.00")
     assert told(before) == [(dispute.buyer_id, f"Your return was inspected: dispute #{dispute.pk}")]
     # 12:00 UTC on 14 March + 7 days is 15:00 on 21 March in Moscow.
-    assert Notification.objects.get(recipient=dispute.buyer, subject__startswith="Your return was inspected").body == (
-        "Your return did not meet 1 return condition(s). See which ones on the dispute page; "
-        "accept or escalate to the marketplace by 21 Mar 2025, 15:00."
-    )
+    assert the_notification(recipient=dispute.buyer, subject=f"Your return was inspected: dispute #{dispute.pk}"
+                            ).body == ("Your return did not meet 1 return condition. See which one on the dispute "
+                                       "page; accept or escalate to the marketplace by 21 Mar 2025, 15:00.")
 
 
 def test_every_failed_condition_is_listed(seller, line):
@@ -550,8 +552,9 @@ def test_an_unsure_inspector_sends_the_case_to_staff(line, seller, clock, django
     # Given goods on their way back, an active and a former staff member.
     dispute = returned(line, seller)
     colleague = SellerFactory(store=seller.store)
-    staff = StaffFactory(email="agent@example.com")
-    StaffFactory(is_active=False)
+    staff = StaffFactory(email="agent@example.com", permissions=["disputes.decide_dispute"])
+    StaffFactory(is_active=False, permissions=["disputes.decide_dispute"])
+    StaffFactory()  # staff who may not decide are not asked to
     before = Notification.objects.count()
     inspected_at = NOW + timedelta(days=2)
     clock.move_to(inspected_at, tick=False)
@@ -628,8 +631,8 @@ def test_goods_cannot_be_inspected_before_the_buyer_shipped_them(line, seller, s
     with pytest.raises(DomainError) as refused:
         dispute_inspect(dispute=dispute, inspector=seller, answers=checklist(dispute))
 
-    assert_refused(refused, ErrorCode.INVALID_TRANSITION,
-                   "The goods can be inspected once the buyer has shipped them.")
+    state = {"before_instructions": "Waiting for the seller", "before_shipping": "Waiting for the buyer to ship"}[step]
+    assert_refused(refused, ErrorCode.INVALID_TRANSITION, f"This dispute is “{state}”, so this cannot be done now.")
     assert (rows(), as_stored(dispute)) == (before, stored)
 
 
@@ -1035,8 +1038,8 @@ def test_the_buyer_accepts_the_rejection_and_the_dispute_closes_without_a_refund
 @pytest.fixture
 def decider():
     """A support supervisor: staff holding ``disputes.decide_dispute``."""
-    user = StaffFactory(email="supervisor@example.com")
-    user.user_permissions.add(Permission.objects.get(codename="decide_dispute", content_type__app_label="disputes"))
+    user = StaffFactory(email="supervisor@example.com",
+                        permissions=["disputes.view_dispute", "disputes.change_dispute", "disputes.decide_dispute"])
     return User.objects.get(pk=user.pk)  # a fresh object: permissions are cached per instance
 
 
@@ -1053,7 +1056,8 @@ def escalated(line, seller, clock):
 def test_the_buyer_escalates_a_rejection_to_staff(line, seller, clock):
     dispute = open_refund_only(line)
     dispute_reject(dispute=dispute, seller=seller, reason="Damaged by the buyer.")
-    agent = StaffFactory()
+    agent = StaffFactory(permissions=["disputes.decide_dispute"])
+    StaffFactory()  # staff who may not decide are not asked to
     before = Notification.objects.count()
     escalated_at = NOW + timedelta(days=2)
     clock.move_to(escalated_at, tick=False)
@@ -1130,9 +1134,10 @@ def test_staff_decide_an_escalated_dispute(
         assert event.to_state == "refund_pending"
         assert list(Refund.objects.values_list("amount", "status", "decided_by", "reason")) == [
             (refund, "paid", decider.pk, "Photos show transport damage.")]
-        summary = f"Marketplace staff decided a refund of {refund} RUB. Reason: Photos show transport damage."
-    decisions = Notification.objects.filter(subject=f"Decision on dispute #{escalated.pk}")
-    assert sorted(decisions.values_list("recipient", "body")) == sorted([
+        summary = (f"Marketplace staff decided a refund of {format_money(refund, 'RUB')}. Reason: Photos show "
+                   "transport damage.")
+    decisions = [n for n in Notification.objects.all() if n.subject == f"Decision on dispute #{escalated.pk}"]
+    assert sorted((n.recipient_id, n.body) for n in decisions) == sorted([
         (escalated.buyer_id, summary), (seller.pk, summary)])
     assert {recipient for recipient, _subject in told(before)} == {escalated.buyer_id, seller.pk}
 
@@ -1336,8 +1341,8 @@ def test_the_sweep_pays_pending_and_failed_refunds_and_leaves_paid_ones_alone(se
 
 
 def test_the_payment_task_pays_once(pending_refund, line):
-    assert pay_refund.delay(pending_refund.pk).get() == Refund.Status.PAID
-    assert pay_refund.delay(pending_refund.pk).get() == Refund.Status.PAID
+    assert pay_refunds.delay([pending_refund.pk]).get() == 1
+    assert pay_refunds.delay([pending_refund.pk]).get() == 1  # already paid: it stays paid, once
 
     assert refunded_on(line) == PAID
     assert DisputeEvent.objects.filter(kind="refund_paid").count() == 1
@@ -1347,28 +1352,26 @@ def test_the_payment_task_pays_once(pending_refund, line):
 # --- withdrawing and reopening on the return leg ----------------------------------------------
 
 
-def test_a_return_withdrawn_before_shipping_and_reopened_gets_new_instructions(line, seller, clock):
-    # Given instructions were sent, then the buyer withdrew and reopened the dispute.
+def test_a_return_withdrawn_before_shipping_and_reopened_resumes_with_a_fresh_ship_by(line, seller, clock):
+    # Given instructions were sent, then the buyer withdrew.
     dispute = open_local_return(line)
     send_instructions(dispute, seller)
-    first_code = ReturnInstructions.objects.get().rma_code
+    first = ReturnInstructions.objects.get()
     dispute_withdraw(dispute=dispute, buyer=dispute.buyer)
+    reopened_at = NOW + timedelta(days=2)
+    clock.move_to(reopened_at, tick=False)
+
+    # When the buyer reopens it
     dispute_reopen(dispute=dispute, buyer=dispute.buyer)
-    reissued_at = NOW + timedelta(days=2)
-    clock.move_to(reissued_at, tick=False)
 
-    # When the seller sends instructions again, to a different carrier.
-    send_instructions(dispute, seller, carrier="CDEK", method="courier_pickup")
-
-    # Then the new instructions replace the old ones, and the buyer's clock restarts.
+    # Then it resumes waiting for the buyer's shipment, with the same instructions and RMA code,
+    # and the step's deadline started afresh.
     instructions = ReturnInstructions.objects.get()
-    assert (instructions.carrier, instructions.method) == ("CDEK", "courier_pickup")
-    assert instructions.ship_by == reissued_at + timedelta(days=10)
-    assert instructions.created_at == reissued_at
-    assert instructions.rma_code != first_code
-    assert as_stored(dispute)[:3] == ("awaiting_buyer_shipment", "", reissued_at + timedelta(days=10))
-    assert [e.details["rma_code"] for e in DisputeEvent.objects.filter(kind="instructions_sent")] == [
-        first_code, instructions.rma_code]
+    assert (instructions.pk, instructions.rma_code) == (first.pk, first.rma_code)
+    assert instructions.ship_by == reopened_at + timedelta(days=10)
+    assert as_stored(dispute)[:3] == ("awaiting_buyer_shipment", "", reopened_at + timedelta(days=10))
+    assert [(e.kind, e.from_state, e.to_state) for e in dispute.events.order_by("pk")][-2:] == [
+        ("withdrawn", "awaiting_buyer_shipment", "closed"), ("reopened", "closed", "awaiting_buyer_shipment")]
 
 
 @pytest.mark.parametrize("outcome", ["in_transit", "rejected", "escalated"])

@@ -5,6 +5,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Permission
 import time_machine
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -22,7 +23,9 @@ from disputes.services import (
     dispute_withdraw,
 )
 from disputes.tests.factories import PNG, DisputeFactory, disputable_line, pdf, photo
+from disputes.tests.factories import notes
 from notifications.models import Notification
+from returns_portal.formatting import local_datetime
 from orders.tests.factories import order_with_line
 from returns_portal.errors import DomainError, ErrorCode
 
@@ -123,7 +126,7 @@ def test_a_local_return_without_proof_waits_for_the_seller_for_exactly_five_days
     }
     assert DisputeAttachment.objects.count() == 0
     # The store's active members are told; a deactivated member and other stores are not.
-    assert sorted(Notification.objects.values_list("recipient", "subject", "url")) == sorted([
+    assert sorted(notes()) == sorted([
         (seller.pk, f"New dispute on order {line.order.number}", f"/disputes/{dispute.pk}/"),
         (colleague.pk, f"New dispute on order {line.order.number}", f"/disputes/{dispute.pk}/"),
         (buyer.pk, f"Your dispute on order {line.order.number} is open", f"/disputes/{dispute.pk}/"),
@@ -131,8 +134,8 @@ def test_a_local_return_without_proof_waits_for_the_seller_for_exactly_five_days
     seller_note = Notification.objects.get(recipient=seller)
     # 12:00 UTC + 5 days is 15:00 in Moscow, the site's time zone.
     assert "Please respond by 15 Mar 2025, 15:00." in seller_note.body
-    assert "2490.00 RUB" in seller_note.body
-    assert len(callbacks) == 3
+    assert "for 2,490.00\u00a0₽." in seller_note.body
+    assert len(callbacks) == 1  # the e-mails go out together, once the dispute is committed
     assert sorted(mail.to[0] for mail in mailoutbox) == sorted(
         ["seller@example.com", "colleague@example.com", buyer.email]
     )
@@ -347,20 +350,45 @@ def test_a_second_dispute_on_a_line_with_an_open_one_is_refused(line, seller):
     with pytest.raises(DomainError) as refused:
         open_dispute(line, amount=Decimal("100.00"))
 
-    assert_not_eligible(refused, "no_open_dispute")
+    assert_not_eligible(refused, "one_dispute_per_line")
     assert refused.value.message == "There is already an open dispute on this item."
     assert rows() == before
     assert list(Dispute.objects.all()) == [first]
 
 
-def test_a_new_dispute_may_follow_a_closed_one(line):
+def test_a_withdrawn_dispute_is_reopened_never_opened_anew(line, seller):
+    # Given a dispute the buyer withdrew
     first = open_dispute(line)
-    dispute_withdraw(dispute=first, buyer=line.order.buyer)
+    with time_machine.travel(OPENED_AT + timedelta(hours=1), tick=False):
+        dispute_withdraw(dispute=first, buyer=line.order.buyer)
+    before = rows()
 
-    second = open_dispute(line, amount=Decimal("100.00"))
+    # When they try to open another one on the same line
+    with pytest.raises(DomainError) as refused:
+        open_dispute(line, amount=Decimal("100.00"))
 
-    assert second.pk != first.pk
-    assert Dispute.objects.filter(order_line=line, state=Dispute.State.AWAITING_SELLER).get() == second
+    # Then they are sent back to the first, and nothing is written or sent (the seller is not told twice)
+    assert_not_eligible(refused, "one_dispute_per_line")
+    assert refused.value.message == (f"You withdrew dispute #{first.pk} on this item on 10 Mar 2025, 16:00. Reopen "
+                                     "that dispute instead: an item has one dispute.")
+    assert rows() == before
+    assert list(Dispute.objects.all()) == [first]
+
+
+@pytest.mark.parametrize("resolution", ["rejected", "buyer_timeout", "refunded"])
+def test_every_other_ending_is_final_for_the_line(line, resolution):
+    state = "refunded" if resolution == "refunded" else "closed"
+    ended = DisputeFactory(order_line=line, state=state, resolution=resolution, deadline_at=None,
+                           closed_at=OPENED_AT - timedelta(hours=3))
+    before = rows()
+
+    with pytest.raises(DomainError) as refused:
+        open_dispute(line, amount=Decimal("100.00"))
+
+    assert_not_eligible(refused, "one_dispute_per_line")
+    assert refused.value.message == (f"The dispute on this item (#{ended.pk}) ended on 10 Mar 2025, 12:00. That is "
+                                     "final: no new dispute can be opened on this item.")
+    assert rows() == before
 
 
 def test_the_database_allows_one_open_dispute_per_line_but_any_number_of_closed(line):
@@ -438,9 +466,7 @@ def test_the_buyer_withdraws_and_the_dispute_closes_without_a_refund(dispute, se
         ("opened", dispute.buyer_id, "", "awaiting_seller"),
         ("withdrawn", dispute.buyer_id, "awaiting_seller", "closed"),
     ]
-    assert list(Notification.objects.order_by("pk")[notifications_before:].values_list("recipient", "subject")) == [
-        (seller.pk, f"Dispute #{dispute.pk} was withdrawn")
-    ]
+    assert notes(notifications_before) == [(seller.pk, f"Dispute #{dispute.pk} was withdrawn", f"/disputes/{dispute.pk}/")]
 
 
 @pytest.mark.parametrize("who", ["other_buyer", "seller", "staff"])
@@ -497,7 +523,7 @@ def test_a_withdrawn_dispute_reopens_with_a_fresh_five_day_deadline(dispute, sel
         ("withdrawn", "awaiting_seller", "closed"),
         ("reopened", "closed", "awaiting_seller"),
     ]
-    assert Notification.objects.filter(recipient=seller, subject=f"Dispute #{dispute.pk} was reopened").count() == 1
+    assert [subject for _r, subject, _u in notes(recipient=seller)].count(f"Dispute #{dispute.pk} was reopened") == 1
 
 
 def test_reopening_after_buyer_protection_ended_is_refused(dispute):
@@ -508,46 +534,58 @@ def test_reopening_after_buyer_protection_ended_is_refused(dispute):
         with pytest.raises(DomainError) as refused:
             dispute_reopen(dispute=dispute, buyer=dispute.buyer)
 
-    assert refused.value.code == ErrorCode.NOT_ELIGIBLE
-    assert refused.value.result.failed_codes == ("protection_window_open",)
+    ends = local_datetime(dispute.order_line.order.delivered_at + timedelta(days=15))
+    assert (refused.value.code, refused.value.message) == (
+        ErrorCode.INVALID_TRANSITION,
+        f"Buyer protection for this order ended on {ends}, so this dispute can no longer be reopened.",
+    )
     dispute.refresh_from_db()
     assert (dispute.state, dispute.resolution) == ("closed", "withdrawn")
     assert rows() == before
 
 
-def test_reopening_is_refused_while_another_dispute_on_the_line_is_open(dispute):
+def test_a_dispute_is_reopened_once(dispute, seller):
+    # Given a dispute withdrawn, reopened, and withdrawn again
     dispute_withdraw(dispute=dispute, buyer=dispute.buyer)
-    newer = open_dispute(dispute.order_line, amount=Decimal("100.00"))
+    with time_machine.travel(OPENED_AT + timedelta(days=1), tick=False):
+        dispute_reopen(dispute=dispute, buyer=dispute.buyer)
+    dispute_withdraw(dispute=dispute, buyer=dispute.buyer)
     before = rows()
 
+    # When the buyer tries to reopen it a second time
     with pytest.raises(DomainError) as refused:
         dispute_reopen(dispute=dispute, buyer=dispute.buyer)
 
+    # Then it is refused with the date of the first reopening, and nothing changes
     assert (refused.value.code, refused.value.message) == (
-        ErrorCode.NOT_ELIGIBLE,
-        "There is already an open dispute on this item.",
+        ErrorCode.INVALID_TRANSITION,
+        "You already reopened this dispute once, on 11 Mar 2025, 15:00; it cannot be reopened again.",
     )
     dispute.refresh_from_db()
-    newer.refresh_from_db()
-    assert (dispute.state, newer.state) == ("closed", "awaiting_seller")
+    assert (dispute.state, dispute.resolution) == ("closed", "withdrawn")
     assert rows() == before
 
 
 @pytest.mark.parametrize(
-    ("state", "resolution"),
-    [("awaiting_seller", ""), ("closed", "rejected"), ("closed", "buyer_timeout"), ("refunded", "refunded")],
+    ("state", "resolution", "message"),
+    [
+        ("awaiting_seller", "", "This dispute is “Waiting for the seller”, so this cannot be done now."),
+        ("closed", "rejected", "This dispute was closed as rejected on 10 Mar 2025, 15:00. That is final: no new "
+                               "dispute can be opened on this item."),
+        ("closed", "buyer_timeout", "This dispute closed on 10 Mar 2025, 15:00 because the goods were not shipped "
+                                    "in time. That is final: no new dispute can be opened on this item."),
+        ("refunded", "refunded", "This dispute is “Refunded”, so this cannot be done now."),
+    ],
 )
-def test_only_a_withdrawn_dispute_can_be_reopened(line, state, resolution):
-    dispute = DisputeFactory(order_line=line, state=state, resolution=resolution)
+def test_only_a_withdrawn_dispute_can_be_reopened(line, state, resolution, message):
+    dispute = DisputeFactory(order_line=line, state=state, resolution=resolution,
+                             closed_at=OPENED_AT if state != "awaiting_seller" else None)
     before = rows()
 
     with pytest.raises(DomainError) as refused:
         dispute_reopen(dispute=dispute, buyer=dispute.buyer)
 
-    assert (refused.value.code, refused.value.message) == (
-        ErrorCode.INVALID_TRANSITION,
-        "Only a withdrawn dispute can be reopened.",
-    )
+    assert (refused.value.code, refused.value.message) == (ErrorCode.INVALID_TRANSITION, message)
     dispute.refresh_from_db()
     assert (dispute.state, dispute.resolution) == (state, resolution)
     assert rows() == before
@@ -568,7 +606,7 @@ def test_only_the_buyer_may_reopen(dispute):
 
 
 def new_notifications(before: int) -> list[tuple[int, str, str]]:
-    return list(Notification.objects.order_by("pk")[before:].values_list("recipient", "subject", "url"))
+    return notes(before)
 
 
 def test_the_buyer_writes_and_the_store_is_told(dispute, seller):
@@ -666,12 +704,27 @@ def test_no_message_can_be_added_once_the_dispute_has_ended(dispute):
 
 def test_a_staff_message_notifies_both_sides(dispute, seller):
     staff = StaffFactory()
+    staff.user_permissions.add(Permission.objects.get(codename="change_dispute"))
     before = set(Notification.objects.values_list("pk", flat=True))
 
     dispute_message_post(dispute=dispute, author=staff, body="We are looking into it.")
 
     told = set(Notification.objects.exclude(pk__in=before).values_list("recipient_id", flat=True))
     assert told == {dispute.buyer_id, seller.pk}
+
+
+@pytest.mark.parametrize("permission", [None, "view_dispute"])
+def test_the_staff_flag_alone_or_viewing_does_not_let_staff_write(dispute, permission):
+    staff = StaffFactory()
+    if permission:
+        staff.user_permissions.add(Permission.objects.get(codename=permission))
+    before = rows()
+
+    with pytest.raises(DomainError) as refused:
+        dispute_message_post(dispute=dispute, author=staff, body="We are looking into it.")
+
+    assert (refused.value.code, refused.value.message) == (ErrorCode.NOT_ALLOWED, "You are not a party to this dispute.")
+    assert rows() == before
 
 
 def test_reopening_is_refused_when_local_return_is_no_longer_available(dispute):
@@ -706,5 +759,6 @@ def test_opening_without_an_amount_is_refused_plainly(line):
     with pytest.raises(DomainError) as refused:
         open_dispute(line, amount=None)
 
-    assert refused.value.code == ErrorCode.NOT_ELIGIBLE
+    assert (refused.value.code, refused.value.message) == (ErrorCode.INVALID_AMOUNT,
+                                                           "Enter the compensation you ask for.")
     assert rows() == NOTHING

@@ -10,7 +10,7 @@ from django.db import connection
 from accounts.tests.factories import BuyerFactory
 from notifications.models import Notification
 from notifications.services import notification_email_send
-from notifications.tasks import send_notification_email, send_unsent_notification_emails
+from notifications.tasks import send_notification_email, send_notification_emails, send_unsent_notification_emails
 from notifications.tests.factories import NotificationFactory
 from returns_portal.celery import app as celery_app
 
@@ -74,6 +74,39 @@ def test_a_line_break_in_the_subject_does_not_break_the_mail_header(mailoutbox):
 
     assert mailoutbox[0].subject == "Return instructions Bcc: someone@evil.example"
     assert mailoutbox[0].bcc == []
+
+
+@pytest.mark.django_db
+def test_the_batch_task_emails_each_notification_once_and_skips_who_cannot_get_email(mailoutbox):
+    first, second = NotificationFactory.create_batch(2)
+    no_address = NotificationFactory(recipient=BuyerFactory(email=""))
+    inactive = NotificationFactory(recipient=BuyerFactory(is_active=False))
+    batch = [first.pk, no_address.pk, 987654, inactive.pk, second.pk]
+
+    with time_machine.travel(T0, tick=False):
+        assert send_notification_emails.delay(batch).get() == 2
+        assert send_notification_emails.delay(batch).get() == 0
+
+    assert [m.to for m in mailoutbox] == [[first.recipient.email], [second.recipient.email]]
+    assert dict(Notification.objects.values_list("pk", "emailed_at")) == {
+        first.pk: T0, second.pk: T0, no_address.pk: None, inactive.pk: None
+    }
+
+
+@pytest.mark.django_db
+def test_a_failure_in_the_batch_task_is_logged_per_email_and_leaves_them_owed(settings, mailoutbox, caplog):
+    settings.EMAIL_BACKEND = FAILING_BACKEND
+    notifications = NotificationFactory.create_batch(2)
+
+    assert send_notification_emails([n.pk for n in notifications]) == 0
+
+    assert mailoutbox == []
+    assert Notification.objects.filter(emailed_at__isnull=True).count() == 2
+    logged = [r for r in caplog.records if r.name == "notifications.services"]
+    assert [r.getMessage() for r in logged] == [
+        f"E-mail of notification {n.pk} failed; the resend sweep retries." for n in notifications
+    ]
+    assert all(isinstance(r.exc_info[1], smtplib.SMTPServerDisconnected) for r in logged)
 
 
 def test_the_task_retries_with_backoff_and_acks_late():

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.tests.factories import BuyerFactory, SellerFactory, StaffFactory
+from notifications.messages import TEXT, Message
 from notifications.models import Notification
 from notifications.tests.factories import NotificationFactory
 
@@ -32,8 +33,8 @@ def notifications_of(user, count: int, **fields) -> list[Notification]:
     return Notification.objects.bulk_create(
         Notification(
             recipient=user,
-            subject=f"Update {i}",
-            body="Body",
+            key=TEXT,
+            params={"subject": f"Update {i}", "body": "Body"},
             url=f"/orders/{i}/",
             created_at=T0 + timedelta(minutes=i),
             **fields,
@@ -72,7 +73,9 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
 def test_the_list_shows_only_the_users_own_notifications_newest_first(client, buyer):
     mine = notifications_of(buyer, 3)
     other = BuyerFactory()
-    Notification.objects.create(recipient=other, subject="Someone else's refund", body="Secret", url="/orders/999/")
+    Notification.objects.create(
+        recipient=other, key=TEXT, params={"subject": "Someone else's refund", "body": "Secret"}, url="/orders/999/"
+    )
 
     response = client.get(LIST)
 
@@ -114,6 +117,38 @@ def test_the_list_pages_by_thirty(client, buyer):
     assert pks_on_page(second) == [notifications[0].pk]
     assert "Page 1 of 2" in first.content.decode()
     assert pks_on_page(client.get(LIST, {"page": "garbage"})) == pks_on_page(first)
+
+
+def test_the_list_renders_each_message_from_its_key_and_params(client, buyer, register_messages):
+    register_messages({"notifications_tests.refund": Message("Refund for %(order)s", "%(amount)s, %(note)s")})
+    tricky = "50% <b>off</b> %(amount)s %s"
+    Notification.objects.create(
+        recipient=buyer, key="notifications_tests.refund", url="/orders/42/", created_at=T0,
+        params={"order": tricky, "amount": "1500", "currency": "RUB", "note": tricky},
+    )
+
+    response = client.get(LIST)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    escaped = "50% &lt;b&gt;off&lt;/b&gt; %(amount)s %s"
+    assert f'<a href="/orders/42/">Refund for {escaped}</a>' in html
+    assert f"1,500.00\u00a0₽, {escaped}" in html
+
+
+def test_a_notification_whose_key_nobody_registered_shows_the_key_and_does_not_fail_the_list(client, buyer):
+    unknown = Notification.objects.create(
+        recipient=buyer, key="disputes.gone_in_this_release", params={"order": "T-1"}, url="/orders/1/", created_at=T0
+    )
+    (known,) = notifications_of(buyer, 1)
+
+    response = client.get(LIST)
+
+    assert response.status_code == 200
+    assert pks_on_page(response) == [known.pk, unknown.pk]
+    html = response.content.decode()
+    assert '<a href="/orders/1/">disputes.gone_in_this_release</a>' in html
+    assert f'<a href="{known.url}">Update 0</a>' in html
 
 
 # --- marking read --------------------------------------------------------------------------
@@ -294,8 +329,34 @@ def test_admin_lists_filters_searches_and_shows_notifications_read_only(staff_cl
     assert staff_client.get(changelist, {"read": "yes"}).context["cl"].result_count == 1
 
     change = reverse("admin:notifications_notification_change", args=[notification.pk])
-    assert staff_client.get(change).status_code == 200
+    shown = staff_client.get(change)
+    assert shown.status_code == 200
+    html = shown.content.decode()
+    for readonly in ("Return instructions sent", "The seller has sent return instructions.", TEXT):
+        assert f'<div class="readonly">{readonly}</div>' in html
+    assert "&quot;subject&quot;: &quot;Return instructions sent&quot;" in html  # the params, read-only
+    assert not any(f'name="{field}"' in html for field in ("subject", "body", "key", "params", "url"))
     assert staff_client.post(change, {"subject": "Edited"}).status_code == 403
     assert staff_client.get(reverse("admin:notifications_notification_add")).status_code == 403
     notification.refresh_from_db()
     assert notification.subject == "Return instructions sent"
+
+
+def test_admin_shows_rendered_messages_and_searches_by_key(staff_client, register_messages):
+    register_messages({"notifications_tests.paid": Message("Refund of %(amount)s paid", "")})
+    text = NotificationFactory(subject="Return instructions sent")
+    paid = NotificationFactory(key="notifications_tests.paid", params={"amount": "1500", "currency": "RUB"})
+    unknown = NotificationFactory(key="disputes.gone_in_this_release", params={})
+    changelist = reverse("admin:notifications_notification_changelist")
+
+    listed = staff_client.get(changelist)
+
+    assert listed.status_code == 200
+    html = listed.content.decode()
+    for subject in ("Return instructions sent", "Refund of 1,500.00\u00a0₽ paid", "disputes.gone_in_this_release"):
+        assert subject in html
+    assert list(staff_client.get(changelist, {"q": "notifications_tests.paid"}).context["cl"].result_list) == [paid]
+    assert list(staff_client.get(changelist, {"q": TEXT}).context["cl"].result_list) == [text]
+    assert list(staff_client.get(changelist, {"q": "Refund of"}).context["cl"].result_list) == []  # words aren't stored
+    change = reverse("admin:notifications_notification_change", args=[unknown.pk])
+    assert staff_client.get(change).status_code == 200

@@ -3,6 +3,7 @@
 Every value that differs between machines is read from the environment (or a
 ``.env`` file beside manage.py) through django-environ; ``.env.example`` lists them.
 """
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -161,7 +162,7 @@ DISPUTE_ELIGIBILITY_RULES = [
     "disputes.rules.eligibility.LineBelongsToBuyer",
     "disputes.rules.eligibility.LineDelivered",
     "disputes.rules.eligibility.ProtectionWindowOpen",
-    "disputes.rules.eligibility.NoOtherOpenDispute",
+    "disputes.rules.eligibility.OneDisputePerLine",
     "disputes.rules.eligibility.CompensationInRange",
     "disputes.rules.eligibility.EvidenceProvided",
     "disputes.rules.eligibility.LocalReturnOfferedBySeller",
@@ -199,6 +200,9 @@ RETURN_CONDITION_RULES = [
     "disputes.rules.inspection.ItemIdentity",
 ]
 PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="disputes.payments.LocalLedgerGateway")
+# Four eyes (DESIGN §4): a refund staff decide above this amount (in the order's currency)
+# is paid only once a second staff member holding disputes.pay_refund approves it.
+STAFF_REFUND_APPROVAL_LIMIT = Decimal(env("STAFF_REFUND_APPROVAL_LIMIT", default="10000"))
 
 # The deadline sweep (DESIGN §3, issue 5).
 DEADLINE_SWEEP_SECONDS = env.int("DEADLINE_SWEEP_SECONDS", default=60)

@@ -1,7 +1,7 @@
 """Run the deadline sweep once (the same code the Celery beat job runs) and print what it did."""
 from django.core.management.base import BaseCommand
 
-from disputes.deadlines import enforce_deadlines
+from disputes.sweep import enforce_deadlines
 
 
 class Command(BaseCommand):
