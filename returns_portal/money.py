@@ -110,7 +110,8 @@ class InvalidAmount(ValueError):
 
 
 def _invalid(currency: str) -> InvalidAmount:
-    return InvalidAmount("invalid", gettext("Enter an amount like %(example)s.") % {"example": amount_example(currency)})
+    message = gettext("Enter an amount like %(example)s.") % {"example": amount_example(currency)}
+    return InvalidAmount("invalid", message)
 
 
 def _whole_part(text: str, grouping: str | None, currency: str) -> str:
