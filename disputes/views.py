@@ -121,7 +121,7 @@ def _action_forms(request: HttpRequest, dispute: Dispute) -> dict:
             forms["instructions"] = InstructionsForm(dispute=dispute, warehouses=return_warehouses_for(dispute))
         if not dispute.is_local_return:
             forms["accept"] = True
-            forms["counter_offer"] = CounterOfferForm()
+            forms["counter_offer"] = CounterOfferForm(currency=dispute.currency)
             forms["reject"] = RejectForm()
     if is_seller and state == S.RETURN_IN_TRANSIT:
         forms["inspect"] = InspectionForm(conditions=_conditions_of(dispute))
@@ -198,7 +198,7 @@ ACTIONS: dict[str, Action] = {
         "counter_offer",
         lambda user, d, data: services.dispute_counter_offer(dispute=d, seller=user, amount=data["amount"],
                                                              message=data["message"]),
-        _("Counter-offer sent."), lambda request, d: CounterOfferForm(request.POST),
+        _("Counter-offer sent."), lambda request, d: CounterOfferForm(request.POST, currency=d.currency),
     ),
     "reject": Action(
         "reject",
