@@ -267,6 +267,9 @@ class MoneyField(forms.Field):
             return None
         currency = self._currency()
         if isinstance(value, Decimal):
+            # An initial value (a disabled field): 1500.00 from a two-decimal column is whole yen.
+            if value.is_finite() and significant_places(value) <= decimal_places(currency):
+                value = value.quantize(minor_unit(currency))
             value = f"{value:f}"
         try:
             return parse_amount(str(value), currency)

@@ -326,6 +326,14 @@ def test_a_form_words_the_refusals_its_own_way():
     assert cents.value.messages == ["Whole JPY only (0 decimals), like 1,234."]
 
 
+def test_a_disabled_field_keeps_its_initial_amount_read_back_from_the_database():
+    form = OfferForm({}, currency="JPY", initial={"amount": Decimal("1500.00")})
+    form.fields["amount"].disabled = True
+
+    assert form.is_valid()
+    assert form.cleaned_data["amount"] == Decimal("1500")
+
+
 def test_an_optional_field_left_empty_is_none():
     assert MoneyField(currency="RUB", required=False).clean("  ") is None
 
