@@ -1,5 +1,4 @@
 from datetime import timedelta
-from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -12,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from returns_portal.errors import DomainError
+from returns_portal.money import MoneyField
 
 from .models import (
     CategoryCondition,
@@ -89,13 +89,17 @@ class DecisionForm(forms.Form):
         label=_("Decision"), widget=forms.RadioSelect,
         choices=[(REFUND_FULL, _("Refund in full")), (REFUND_PARTIAL, _("Refund part")), (REJECT, _("Reject"))],
     )
-    amount = forms.DecimalField(label=_("Partial amount"), max_digits=12, decimal_places=2, required=False,
-                                min_value=Decimal("0.01"))
+    amount = MoneyField(label=_("Partial amount"), required=False)
     reason = forms.CharField(label=_("Reason (both sides read it)"), widget=forms.Textarea(attrs={"rows": 4}))
+
+    def __init__(self, *args, currency: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].currency = currency  # the dispute's: JPY refunds have no decimals
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("decision") == REFUND_PARTIAL and cleaned.get("amount") is None:
+        # An amount that was typed but refused already has its own error on the field.
+        if cleaned.get("decision") == REFUND_PARTIAL and cleaned.get("amount") is None and "amount" not in self.errors:
             self.add_error("amount", _("Enter the amount of the partial refund."))
         return cleaned
 
@@ -142,7 +146,7 @@ class DisputeAdmin(admin.ModelAdmin):
         if not request.user.has_perm("disputes.decide_dispute"):
             raise PermissionDenied
         dispute = get_object_or_404(Dispute.objects.select_related("order_line__order", "buyer", "store"), pk=pk)
-        form = DecisionForm(request.POST or None)
+        form = DecisionForm(request.POST or None, currency=dispute.currency)
         if request.method == "POST" and form.is_valid():
             try:
                 dispute_staff_decide(dispute=dispute, staff=request.user, decision=form.cleaned_data["decision"],

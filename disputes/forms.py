@@ -1,12 +1,10 @@
-from decimal import Decimal
-
 from django import forms
-from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Warehouse
 from orders.models import OrderLine
+from returns_portal.money import MoneyField
 
 from .models import Dispute, InstructionTemplate
 from .models.returns import ReturnMethod
@@ -22,12 +20,12 @@ class DisputeOpenForm(forms.Form):
         widget=forms.RadioSelect,
         required=False,
     )
-    amount = forms.DecimalField(
+    amount = MoneyField(
         label=_("Compensation"),
-        max_digits=12,
-        decimal_places=2,
-        min_value=Decimal("0.01"),
-        error_messages={"min_value": _("The compensation must be more than zero.")},
+        error_messages={
+            "not_positive": _("The compensation must be more than zero."),
+            "max_value": _("The compensation cannot be more than %(max)s, what you paid for this item minus refunds."),
+        },
     )
     reason = forms.ChoiceField(label=_("Reason"), choices=Dispute.Reason.choices)
     description = forms.CharField(
@@ -44,34 +42,15 @@ class DisputeOpenForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.line = line
         self.local_return_available = local_return_available
-        places = settings.CURRENCY_DECIMALS.get(line.order.currency, 2)
-        if places != self.fields["amount"].decimal_places:
-            # The currency's minor units decide how many decimals are valid (JPY has none).
-            self.fields["amount"] = forms.DecimalField(
-                label=self.fields["amount"].label,
-                max_digits=12,
-                decimal_places=places,
-                min_value=Decimal(1).scaleb(-places),
-                error_messages=self.fields["amount"].error_messages,
-            )
-        quantum = Decimal(1).scaleb(-places)
-        self.fields["amount"].initial = line.refundable_amount.quantize(quantum)
-        self.fields["amount"].widget.attrs.update({"step": str(quantum), "max": line.refundable_amount.quantize(quantum)})
+        # The order's currency decides how many decimals are valid (JPY has none).
+        amount = self.fields["amount"]
+        amount.currency = line.order.currency
+        amount.initial = amount.max_value = line.refundable_amount
         if not self.is_bound:
             self.initial.setdefault("kind", Dispute.Kind.RETURN)
             self.initial.setdefault(
                 "route", Dispute.Route.LOCAL if local_return_available else Dispute.Route.INTERNATIONAL
             )
-
-    def clean_amount(self) -> Decimal:
-        amount = self.cleaned_data["amount"]
-        if amount > self.line.refundable_amount:
-            raise forms.ValidationError(
-                _("The compensation cannot be more than %(max)s, what you paid for this item minus refunds."),
-                code="max_value",
-                params={"max": self.line.refundable_amount},
-            )
-        return amount
 
     def clean(self):
         cleaned = super().clean()
@@ -153,9 +132,13 @@ class InstructionsForm(forms.Form):
 
 
 class CounterOfferForm(forms.Form):
-    amount = forms.DecimalField(label=_("Your offer"), max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    amount = MoneyField(label=_("Your offer"))
     message = forms.CharField(label=_("Message to the buyer"), widget=forms.Textarea(attrs={"rows": 2}),
                               max_length=2000, required=False)
+
+    def __init__(self, *args, currency: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].currency = currency
 
 
 class RejectForm(forms.Form):

@@ -165,7 +165,7 @@ def eligibility_facts(
         route=route,
         amount=amount,
         refundable_amount=line.refundable_amount,
-        currency_decimals=settings.CURRENCY_DECIMALS.get(order.currency, 2),
+        currency=order.currency,
         evidence_count=evidence_count,
         buyer_country=order.delivery_country,
         seller_offers_local_return=line.product.local_return,

@@ -233,8 +233,8 @@ ACTIONS: dict[str, Action] = {
         "counter_offer", "counter_offer",
         lambda user, d, data: services.dispute_counter_offer(dispute=d, seller=user, amount=data["amount"],
                                                              message=data["message"]),
-        _("Counter-offer sent."), lambda request, d: CounterOfferForm(request.POST),
-        lambda request, d: CounterOfferForm(),
+        _("Counter-offer sent."), lambda request, d: CounterOfferForm(request.POST, currency=d.currency),
+        lambda request, d: CounterOfferForm(currency=d.currency),
     ),
     "reject": Action(
         "reject", "reject",

@@ -18,7 +18,7 @@ from typing import Any
 from django.utils.dateparse import parse_datetime
 from django.utils.functional import Promise
 
-from catalog.templatetags.money import money as format_money
+from returns_portal.money import format_money
 from returns_portal.formatting import local_datetime
 
 logger = logging.getLogger(__name__)

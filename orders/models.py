@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from returns_portal.countries import Country
+from returns_portal.money import round_money
 
 
 class Order(models.Model):
@@ -132,8 +133,9 @@ class OrderLine(models.Model):
         return self.line_total - self.refunded_amount
 
     @staticmethod
-    def total_for(unit_price: Decimal, quantity: int) -> Decimal:
-        return (unit_price * quantity).quantize(Decimal("0.01"))
+    def total_for(unit_price: Decimal, quantity: int, *, currency: str) -> Decimal:
+        """What ``quantity`` at ``unit_price`` costs, rounded to the currency's minor unit."""
+        return round_money(unit_price * quantity, currency)
 
 
 class OrderEvent(models.Model):

@@ -55,7 +55,7 @@ def order_place(*, buyer: User, product: Product, quantity: int) -> Order:
     if product is None:
         raise DomainError(ErrorCode.PRODUCT_UNAVAILABLE, _("This product is no longer on sale."))
 
-    line_total = OrderLine.total_for(product.price, quantity)
+    line_total = OrderLine.total_for(product.price, quantity, currency=product.currency)  # the order's currency
     now = timezone.now()
     with transaction.atomic():
         order = _order_create_with_unique_number(

@@ -13,6 +13,10 @@ from catalog.templatetags.money import money
         ("en", Decimal("0.5"), "USD", "0.50\u00a0$"),
         ("ru", Decimal("1234567.5"), "RUB", "1\u00a0234\u00a0567,50\u00a0₽"),
         ("en", Decimal("10"), "XYZ", "10.00\u00a0XYZ"),
+        ("en", Decimal("1000"), "JPY", "1,000\u00a0¥"),
+        ("en", Decimal("2490.00"), "JPY", "2,490\u00a0¥"),  # whole yen read back from a two-decimal column
+        ("ru", Decimal("1234567.00"), "JPY", "1\u00a0234\u00a0567\u00a0¥"),
+        ("en", Decimal("1234.565"), "RUB", "1,234.57\u00a0₽"),  # rounded half up, not cut off
         ("en", Decimal("10"), "", "10.00"),
     ],
 )

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.utils import formats
 from django.utils.translation import gettext as _
 
+from returns_portal import money
 from returns_portal.formatting import local_datetime
 
 from .base import ChainResult, Rule, RuleChain, RuleResult
@@ -47,7 +47,7 @@ class DisputeFacts:
     route: str
     amount: Decimal | None  # None while the buyer has not entered one yet
     refundable_amount: Decimal  # paid for the line minus what was already refunded
-    currency_decimals: int
+    currency: str  # the order's; decides the valid decimal places and how amounts read
     evidence_count: int
     # Local return (same fields as LocalReturnFacts, so the catalog's rules apply as they are).
     buyer_country: str
@@ -121,15 +121,6 @@ class OneDisputePerLine(Rule):
                              "dispute can be opened on this item.") % values)
 
 
-def _decimal_places(amount: Decimal) -> int:
-    """Fractional digits that carry value: 1000.00 has none (a whole yen amount read back from
-    a two-decimal column), 12.340 has two. Exact: no rounding to the decimal context."""
-    _sign, digits, exponent = amount.as_tuple()
-    while exponent < 0 and len(digits) > 1 and digits[-1] == 0:
-        digits, exponent = digits[:-1], exponent + 1
-    return max(0, -exponent)
-
-
 class CompensationInRange(Rule):
     code = "compensation_in_range"
 
@@ -139,15 +130,13 @@ class CompensationInRange(Rule):
             return self.passed()  # nothing entered yet: the form asks for it
         if not amount.is_finite() or amount <= 0:
             return self.failed(_("The compensation must be more than zero."))
-        if _decimal_places(amount) > facts.currency_decimals:
-            return self.failed(
-                _("The compensation can have at most %(places)d decimal places.") % {"places": facts.currency_decimals}
-            )
+        # Significant places only: a whole yen amount read back from a two-decimal column is 1000.00.
+        if money.significant_places(amount) > money.decimal_places(facts.currency):
+            return self.failed(money.too_many_places_message(facts.currency))
         if amount > facts.refundable_amount:
             return self.failed(
                 _("The compensation cannot be more than %(max)s, what you paid for this item minus refunds.")
-                % {"max": formats.number_format(facts.refundable_amount, decimal_pos=facts.currency_decimals,
-                                                force_grouping=True)}
+                % {"max": money.format_money(facts.refundable_amount, facts.currency)}
             )
         return self.passed()
 

@@ -33,7 +33,7 @@ NOT_YOURS = "This order is not yours."
 NOT_DELIVERED = "Confirm that you received the order first; a dispute can be opened after delivery."
 ALREADY_OPEN = "There is already an open dispute on this item."
 NOT_POSITIVE = "The compensation must be more than zero."
-TOO_MUCH = "The compensation cannot be more than 2,490.00, what you paid for this item minus refunds."
+TOO_MUCH = "The compensation cannot be more than 2,490.00\u00a0₽, what you paid for this item minus refunds."
 NEEDS_EVIDENCE = "Attach at least one photo or video showing the problem."
 SELLER_NO_LOCAL = "The seller does not offer local return for this product."
 CATEGORY_NO_LOCAL = "Goods in the category “Skin care” cannot be returned locally."
@@ -70,7 +70,7 @@ def facts(**overrides) -> DisputeFacts:
         "route": "local",
         "amount": Decimal("2490.00"),
         "refundable_amount": Decimal("2490.00"),
-        "currency_decimals": 2,
+        "currency": "RUB",
         "evidence_count": 0,
         "buyer_country": "RU",
         "seller_offers_local_return": True,
@@ -209,24 +209,24 @@ def test_compensation_must_be_a_positive_number(amount):
 
 @pytest.mark.parametrize("amount", ["12.345", "12.3450", "0.001"])
 def test_compensation_cannot_have_more_decimals_than_the_currency(amount):
-    result = CompensationInRange().check(facts(amount=Decimal(amount), currency_decimals=2))
+    result = CompensationInRange().check(facts(amount=Decimal(amount), currency="RUB"))
 
-    assert result == failed("compensation_in_range", "The compensation can have at most 2 decimal places.")
+    assert result == failed("compensation_in_range", "Amounts in RUB can have at most 2 decimal places.")
 
 
 def test_compensation_in_a_currency_without_minor_units_cannot_have_cents():
     result = CompensationInRange().check(
-        facts(amount=Decimal("1000.50"), refundable_amount=Decimal("5000.00"), currency_decimals=0)
+        facts(amount=Decimal("1000.50"), refundable_amount=Decimal("5000.00"), currency="JPY")
     )
 
-    assert result == failed("compensation_in_range", "The compensation can have at most 0 decimal places.")
+    assert result == failed("compensation_in_range", "Amounts in JPY have no decimal places.")
 
 
 @pytest.mark.parametrize("amount", ["1000", "1000.00", "1E+3"])
 def test_compensation_in_a_currency_without_minor_units_is_judged_by_value_not_notation(amount):
     # The DB column has two decimals, so a whole yen amount read back is written "1000.00".
     result = CompensationInRange().check(
-        facts(amount=Decimal(amount), refundable_amount=Decimal("5000.00"), currency_decimals=0)
+        facts(amount=Decimal(amount), refundable_amount=Decimal("5000.00"), currency="JPY")
     )
 
     assert result == passed("compensation_in_range")
@@ -245,7 +245,7 @@ def test_compensation_limit_is_paid_minus_already_refunded():
 
     assert result == failed(
         "compensation_in_range",
-        "The compensation cannot be more than 2,000.00, what you paid for this item minus refunds.",
+        "The compensation cannot be more than 2,000.00\u00a0₽, what you paid for this item minus refunds.",
     )
 
 

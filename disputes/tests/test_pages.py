@@ -222,13 +222,15 @@ def test_a_ukrainian_buyer_opens_an_international_return_with_a_photo(client, ua
     [
         ("0", "The compensation must be more than zero."),
         ("-5", "The compensation must be more than zero."),
-        ("2490.01", "The compensation cannot be more than 2490.00, what you paid for this item minus refunds."),
-        ("12.345", "Ensure that there are no more than 2 decimal places."),
-        ("abc", "Enter a number."),
-        ("1e999", "Ensure that there are no more than 12 digits in total."),
-        ("99999999999999999", "Ensure that there are no more than 12 digits in total."),
-        ("Infinity", "Enter a number."),
-        ("NaN", "Enter a number."),
+        ("2490.01", "The compensation cannot be more than 2,490.00\u00a0₽, what you paid for this item minus refunds."),
+        ("12.345", "Amounts in RUB can have at most 2 decimal places."),
+        ("abc", "Enter an amount like 1,234.56."),
+        ("1e999", "Enter an amount like 1,234.56."),
+        ("1e309", "Enter an amount like 1,234.56."),
+        ("١٢٣", "Enter an amount like 1,234.56."),
+        ("99999999999999999", "This amount is too large."),
+        ("Infinity", "Enter an amount like 1,234.56."),
+        ("NaN", "Enter an amount like 1,234.56."),
         ("", "This field is required."),
     ],
 )
@@ -249,7 +251,7 @@ def test_the_limit_is_what_was_paid_minus_refunds(client, line):
 
     assert refused.status_code == 422
     assert refused.context["form"].errors["amount"] == [
-        "The compensation cannot be more than 2000.00, what you paid for this item minus refunds."
+        "The compensation cannot be more than 2,000.00\u00a0₽, what you paid for this item minus refunds."
     ]
     assert accepted.status_code == 302
     assert Dispute.objects.get().amount == Decimal("2000.00")
@@ -267,9 +269,58 @@ def test_a_currency_without_minor_units_accepts_the_prefilled_whole_amount_and_r
     # The form follows the currency's minor units: whole yen are prefilled, cents refused on the field.
     assert 'name="amount" value="1500"' in form_page.content.decode()
     assert cents.status_code == 422
-    assert cents.context["form"].errors["amount"] == ["Ensure that there are no more than 0 decimal places."]
+    assert cents.context["form"].errors["amount"] == ["Amounts in JPY have no decimal places."]
     assert whole.status_code == 302
     assert Dispute.objects.get().amount == Decimal("1500")
+
+
+@pytest.fixture
+def yen_line(buyer, store):
+    """A 1,500 yen line: yen have no decimal places."""
+    line = disputable_line(buyer=buyer, store=store, price=Decimal("1500"), warehouse_country=None)
+    line.order.currency = "JPY"
+    line.order.save(update_fields=["currency"])
+    return line
+
+
+@pytest.mark.parametrize(
+    ("amount", "error"),
+    [
+        ("999.50", "Amounts in JPY have no decimal places."),
+        ("999,50", "Amounts in JPY have no decimal places."),
+        ("1e309", "Enter an amount like 1,234."),
+        ("1501", "The compensation cannot be more than 1,500\u00a0¥, what you paid for this item minus refunds."),
+    ],
+)
+def test_a_yen_compensation_with_cents_or_in_no_known_notation_is_refused_plainly(client, yen_line, amount, error):
+    response = client.post(open_url(yen_line), local_return(amount=amount))
+
+    assert response.status_code == 422
+    assert response.context["form"].errors["amount"] == [error]
+    assert rows() == NOTHING
+
+
+@pytest.mark.parametrize("amount", ["1000", "1 000", "1,000", "1\u00a0000"])
+def test_a_yen_compensation_in_whole_yen_is_accepted_with_or_without_grouping(client, yen_line, amount):
+    response = client.post(open_url(yen_line), local_return(amount=amount))
+
+    assert response.status_code == 302
+    assert Dispute.objects.get().amount == Decimal("1000")
+
+
+def test_the_opening_form_reads_and_writes_amounts_the_russian_way(client, line):
+    client.cookies["django_language"] = "ru"
+
+    page = client.get(open_url(line))
+    refused = client.post(open_url(line), local_return(amount="2 490,01"))
+    accepted = client.post(open_url(line), local_return(amount="2 490,00"))
+
+    assert 'name="amount" value="2490,00" inputmode="decimal"' in page.content.decode()
+    assert refused.context["form"].errors["amount"] == [
+        "The compensation cannot be more than 2\u00a0490,00\u00a0₽, what you paid for this item minus refunds."
+    ]
+    assert accepted.status_code == 302
+    assert Dispute.objects.get().amount == PAID
 
 
 def test_submitting_twice_opens_one_dispute(client, line):

@@ -49,7 +49,7 @@ from disputes.services.staff import REFUND_FULL, REFUND_PARTIAL, REJECT
 from disputes.tasks import pay_due_refunds, pay_refunds
 from disputes.tests.factories import disputable_line, photo
 from notifications.models import Notification
-from catalog.templatetags.money import money as format_money
+from returns_portal.money import format_money
 from disputes.tests.factories import notes, the_notification
 from orders.models import OrderLine
 from returns_portal.errors import DomainError, ErrorCode

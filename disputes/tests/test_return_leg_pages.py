@@ -369,6 +369,10 @@ def test_a_support_agent_may_not_decide(escalated):
          "Enter the amount of the partial refund."),
         ({"decision": "refund_partial", "amount": "2490.00", "reason": "Half."}, "__all__",
          "A partial refund must be more than zero and less than 2490.00."),
+        ({"decision": "refund_partial", "amount": "1000.005", "reason": "Half."}, "amount",
+         "Amounts in RUB can have at most 2 decimal places."),
+        ({"decision": "refund_partial", "amount": "half", "reason": "Half."}, "amount",
+         "Enter an amount like 1,234.56."),
         ({"decision": "refund_everything", "reason": "Half."}, "decision",
          "Select a valid choice. refund_everything is not one of the available choices."),
     ],
@@ -385,6 +389,34 @@ def test_a_decision_the_form_refuses_is_shown_again_with_the_error_and_changes_n
     assert response.context["form"].errors[field] == [error]
     assert error in text_of(response)
     assert snapshot() == before
+
+
+@pytest.fixture
+def escalated_in_yen(buyer, store) -> Dispute:
+    yen_line = disputable_line(buyer=buyer, store=store, price=Decimal("1500"), warehouse_country=None)
+    yen_line.order.currency = "JPY"
+    yen_line.order.save(update_fields=["currency"])
+    return DisputeFactory(order_line=yen_line, buyer=buyer, kind=Dispute.Kind.REFUND_ONLY, route=Dispute.Route.NONE,
+                          state=Dispute.State.ESCALATED)
+
+
+def test_a_partial_refund_in_yen_is_whole_yen(escalated_in_yen, commit):
+    supervisor = signed_in(staff_in("Supervisor"))
+    before = snapshot()
+
+    cents = supervisor.post(decide_url(escalated_in_yen), {
+        "decision": "refund_partial", "amount": "999.50", "reason": "Half."})
+    assert cents.status_code == 422
+    assert cents.context["form"].errors["amount"] == ["Amounts in JPY have no decimal places."]
+    assert snapshot() == before
+
+    with commit():
+        whole = supervisor.post(decide_url(escalated_in_yen), {
+            "decision": "refund_partial", "amount": "1 000", "reason": "Half."})
+
+    assert whole.status_code == 302
+    refund = Refund.objects.get()
+    assert (refund.amount, refund.currency, refund.status) == (Decimal("1000"), "JPY", "paid")
 
 
 # --- an inspection the goods failed -----------------------------------------------------------------
@@ -598,6 +630,46 @@ def refund_only(buyer, line) -> Dispute:
     return refund_only_dispute(line, buyer)
 
 
+@pytest.mark.parametrize(
+    ("amount", "error"),
+    [
+        ("999.50", "Amounts in JPY have no decimal places."),
+        ("1e309", "Enter an amount like 1,234."),
+        ("0", "Enter an amount more than zero."),
+    ],
+)
+def test_a_counter_offer_in_yen_with_cents_or_in_no_known_notation_is_refused_plainly(buyer, seller, store, amount,
+                                                                                     error):
+    yen_line = disputable_line(buyer=buyer, store=store, price=Decimal("1500"), warehouse_country=None)
+    yen_line.order.currency = "JPY"
+    yen_line.order.save(update_fields=["currency"])
+    dispute = refund_only_dispute(yen_line, buyer)
+    before = snapshot()
+
+    response = signed_in(seller).post(action_url(dispute, "counter-offer"), {"amount": amount, "message": ""})
+
+    assert response.status_code == 422
+    assert response.context["forms"]["counter_offer"].errors["amount"] == [error]
+    assert snapshot() == before
+
+
+def test_a_counter_offer_in_whole_yen_is_sent(buyer, seller, store):
+    yen_line = disputable_line(buyer=buyer, store=store, price=Decimal("1500"), warehouse_country=None)
+    yen_line.order.currency = "JPY"
+    yen_line.order.save(update_fields=["currency"])
+    dispute = refund_only_dispute(yen_line, buyer)
+    desk = signed_in(seller)
+
+    form = desk.get(detail_url(dispute)).context["forms"]["counter_offer"]
+    offered = desk.post(action_url(dispute, "counter-offer"), {"amount": "1000", "message": "Half?"}, follow=True)
+
+    assert form.fields["amount"].currency == "JPY"
+    assert messages_of(offered) == ["Counter-offer sent."]
+    dispute.refresh_from_db()
+    assert (dispute.state, dispute.counter_offer_amount) == ("counter_offered", Decimal("1000"))
+    assert "1,000\u00a0¥" in text_of(offered)
+
+
 def dispute_in(situation: str, *, buyer, seller, line, warehouse) -> Dispute:
     if situation == "refund_only":
         return refund_only_dispute(line, buyer)
@@ -627,7 +699,7 @@ def dispute_in(situation: str, *, buyer, seller, line, warehouse) -> Dispute:
         ("seller", "refund_only", "counter-offer", {"amount": "2490.00", "message": ""}, "counter_offer",
          "__all__", "A counter-offer must be more than zero and less than 2490.00."),
         ("seller", "refund_only", "counter-offer", {"amount": "lots"}, "counter_offer", "amount",
-         "Enter a number."),
+         "Enter an amount like 1,234.56."),
         ("seller", "refund_only", "reject", {"reason": ""}, "reject", "reason", REQUIRED),
         ("seller", "refund_only", "reject", {"reason": "   "}, "reject", "reason", REQUIRED),
         ("seller", "in_transit", "inspect", {"answer_brand_packaging": "meets"}, "inspect", "answer_completeness",

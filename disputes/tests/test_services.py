@@ -234,10 +234,11 @@ def test_opening_on_the_last_minute_of_protection_is_allowed():
     [
         ("0", "0", "The compensation must be more than zero."),
         ("0", "-5", "The compensation must be more than zero."),
-        ("0", "2490.01", "The compensation cannot be more than 2,490.00, what you paid for this item minus refunds."),
+        ("0", "2490.01",
+         "The compensation cannot be more than 2,490.00\u00a0₽, what you paid for this item minus refunds."),
         ("490.00", "2000.01",
-         "The compensation cannot be more than 2,000.00, what you paid for this item minus refunds."),
-        ("0", "12.345", "The compensation can have at most 2 decimal places."),
+         "The compensation cannot be more than 2,000.00\u00a0₽, what you paid for this item minus refunds."),
+        ("0", "12.345", "Amounts in RUB can have at most 2 decimal places."),
     ],
 )
 def test_a_compensation_out_of_range_is_refused(line, refunded, amount, message):

@@ -62,6 +62,28 @@ def test_order_place_creates_a_paid_order_with_exact_total_and_snapshots():
     assert Order.objects.count() == 1
 
 
+def test_an_order_in_yen_totals_whole_yen():
+    product = ProductFactory(price=Decimal("1500"), currency="JPY")
+
+    order = order_place(buyer=BuyerFactory(), product=product, quantity=3)
+
+    order.refresh_from_db()
+    assert (order.currency, order.total, order.lines.get().line_total) == ("JPY", Decimal("4500"), Decimal("4500"))
+
+
+@pytest.mark.parametrize(
+    ("unit_price", "quantity", "currency", "total"),
+    [
+        ("1234.50", 3, "RUB", "3703.50"),
+        ("0.125", 1, "RUB", "0.13"),  # computed amounts round half up
+        ("1500.00", 3, "JPY", "4500"),
+        ("999.50", 1, "JPY", "1000"),
+    ],
+)
+def test_a_line_total_is_rounded_to_the_currencys_minor_unit(unit_price, quantity, currency, total):
+    assert str(OrderLine.total_for(Decimal(unit_price), quantity, currency=currency)) == total
+
+
 def test_order_line_keeps_the_title_and_price_paid_when_the_product_changes_later():
     buyer = BuyerFactory()
     product = ProductFactory(title="Old title", price=Decimal("100.00"))

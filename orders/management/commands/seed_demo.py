@@ -192,7 +192,7 @@ class Command(BaseCommand):
         paid_at = last_step_at - timedelta(days={"paid": 0, "shipped": 3, "delivered": 10}[status])
         shipped_at = paid_at + timedelta(days=1) if status != Order.Status.PAID else None
         delivered_at = last_step_at if status == Order.Status.DELIVERED else None
-        line_total = OrderLine.total_for(product.price, quantity)
+        line_total = OrderLine.total_for(product.price, quantity, currency=product.currency)
         order = Order.objects.create(
             number=number, buyer=buyer, store=product.store, status=status, currency=product.currency,
             total=line_total, delivery_country=buyer.country, payment_reference=f"SIMULATED-{number}",
