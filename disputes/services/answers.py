@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 from catalog.models import Warehouse
 from returns_portal.errors import DomainError, ErrorCode
+from returns_portal.money import check_amount, format_money
 
 from ..lifecycle import deadline_for
 from ..models import Dispute, DisputeMessage, InstructionTemplate, ReturnInstructions, ReturnShipment
@@ -186,13 +187,16 @@ def dispute_accept(*, dispute: Dispute, seller: User) -> Dispute:
 def dispute_counter_offer(*, dispute: Dispute, seller: User, amount: Decimal, message: str) -> Dispute:
     """The seller offers a smaller refund; the buyer may accept it or escalate within
     ESCALATION_DAYS. Refused for another store, a local return, an amount not between zero
-    and the amount asked, or the wrong state."""
+    and the amount asked (in the currency's minor units), or the wrong state."""
+    if not isinstance(amount, Decimal):
+        raise DomainError(ErrorCode.INVALID_AMOUNT, _("Enter the amount you offer."))
     with transaction.atomic():
         def check(locked: Dispute) -> None:
-            if not (Decimal("0") < amount < locked.amount):
+            if not (amount.is_finite() and Decimal("0") < amount < locked.amount):
                 raise DomainError(ErrorCode.INVALID_AMOUNT,
                                   _("A counter-offer must be more than zero and less than %(amount)s.")
-                                  % {"amount": locked.amount})
+                                  % {"amount": format_money(locked.amount, locked.currency)})
+            check_amount(amount, locked.currency)  # in the currency's minor units
 
         offered = dispute_transition(
             dispute=dispute, move="counter_offer", actor=seller, check=check,

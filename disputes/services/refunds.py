@@ -23,6 +23,7 @@ from accounts.models import User
 from orders.models import OrderLine
 from returns_portal.errors import DomainError, ErrorCode
 from returns_portal.jobs import enqueue_on_commit
+from returns_portal.money import check_amount, format_money
 
 from ..models import Dispute, DisputeEvent, Refund
 from ..payments import GatewayError, payment_gateway
@@ -67,9 +68,11 @@ def refund_decide_many(decisions: Sequence[RefundDecision], *, now=None) -> list
              .filter(pk__in={d.dispute.order_line_id for d in decisions}).order_by("pk")}
     for decision in decisions:
         refundable = lines[decision.dispute.order_line_id].refundable_amount
-        if decision.amount is None or decision.amount <= 0 or decision.amount > refundable:
-            raise DomainError(ErrorCode.INVALID_AMOUNT,
-                              _("A refund must be more than zero and at most %(max)s.") % {"max": refundable})
+        currency = decision.dispute.currency
+        if not isinstance(decision.amount, Decimal) or decision.amount <= 0 or decision.amount > refundable:
+            raise DomainError(ErrorCode.INVALID_AMOUNT, _("A refund must be more than zero and at most %(max)s.")
+                              % {"max": format_money(refundable, currency)})
+        check_amount(decision.amount, currency)
     Refund.objects.bulk_create([
         Refund(dispute=d.dispute, order_line_id=d.dispute.order_line_id, amount=d.amount,
                currency=d.dispute.currency, idempotency_key=refund_key(d.dispute.pk),

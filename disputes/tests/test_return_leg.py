@@ -647,9 +647,9 @@ def test_inspecting_locks_the_dispute_and_its_line_but_not_the_catalogue(line, s
 
     locking = [query["sql"] for query in queries.captured_queries if "FOR UPDATE" in query["sql"]]
     assert locking
+    # Once each, in the one lock order of every service: the dispute, then its line.
     assert [re.search(r"FOR UPDATE( OF .*)?$", sql).group(1) for sql in locking] == [
-        ' OF "disputes_dispute"',  # the dispute, with its line and product read alongside
-        None,  # the dispute again, in the transition (a plain single-table lock)
+        ' OF "disputes_dispute"',  # the dispute, with its line and order read alongside
         ' OF "orders_orderline"',  # the line whose refundable amount is checked
     ]
 
@@ -923,7 +923,7 @@ def test_an_acceptance_larger_than_what_is_left_to_refund_is_refused(line, selle
     with pytest.raises(DomainError) as refused:
         dispute_accept(dispute=dispute, seller=seller)
 
-    assert_refused(refused, ErrorCode.INVALID_AMOUNT, "A refund must be more than zero and at most 2390.00.")
+    assert_refused(refused, ErrorCode.INVALID_AMOUNT, "A refund must be more than zero and at most 2,390.00\u00a0₽.")
     assert (rows(), as_stored(dispute)) == (before, stored)
 
 
@@ -972,7 +972,7 @@ def test_a_counter_offer_must_be_between_zero_and_the_amount_asked(line, seller,
     with pytest.raises(DomainError) as refused:
         dispute_counter_offer(dispute=dispute, seller=seller, amount=Decimal(amount), message="Half?")
 
-    assert_refused(refused, ErrorCode.INVALID_AMOUNT, "A counter-offer must be more than zero and less than 2490.00.")
+    assert_refused(refused, ErrorCode.INVALID_AMOUNT, "A counter-offer must be more than zero and less than 2,490.00\u00a0₽.")
     assert (rows(), as_stored(dispute)) == (before, stored)
 
 
@@ -1196,7 +1196,7 @@ def test_a_partial_refund_must_be_between_zero_and_the_amount_asked(escalated, d
                              amount=amount)
 
     assert_refused(refused, ErrorCode.INVALID_AMOUNT,
-                   "A partial refund must be more than zero and less than 2490.00.")
+                   "A partial refund must be more than zero and less than 2,490.00\u00a0₽.")
     assert (rows(), as_stored(escalated)) == (before, stored)
 
 
