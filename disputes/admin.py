@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
@@ -9,9 +10,10 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from returns_portal.errors import DomainError
-from returns_portal.money import MoneyField
+from returns_portal.money import MoneyField, format_money
 
 from .models import (
     CategoryCondition,
@@ -22,7 +24,7 @@ from .models import (
     InstructionTemplate,
     Refund,
 )
-from .services import dispute_staff_decide, refund_pay
+from .services import dispute_staff_decide, refund_approve, refund_pay
 from .services.staff import REFUND_FULL, REFUND_PARTIAL, REJECT
 
 
@@ -155,6 +157,11 @@ class DisputeAdmin(admin.ModelAdmin):
                 form.add_error(None, error.message)
             else:
                 self.message_user(request, _("Decision recorded; both sides were notified."), messages.SUCCESS)
+                if Refund.objects.filter(dispute=dispute, status=Refund.Status.AWAITING_APPROVAL).exists():
+                    self.message_user(request, _(
+                        "The refund is above %(limit)s, so it is paid once another staff member allowed to pay "
+                        "refunds approves it.") % {"limit": format_money(settings.STAFF_REFUND_APPROVAL_LIMIT,
+                                                                         dispute.currency)}, messages.INFO)
                 return redirect("admin:disputes_dispute_change", dispute.pk)
         context = {
             **self.admin_site.each_context(request),
@@ -169,18 +176,34 @@ class DisputeAdmin(admin.ModelAdmin):
                                 status=422 if request.method == "POST" else 200)
 
 
+class AwaitingApprovalFilter(admin.SimpleListFilter):
+    """The four-eyes queue (DESIGN §4), linked from the admin's front page."""
+
+    title = _("approval")
+    parameter_name = "approval"
+
+    def lookups(self, request, model_admin):
+        return [("waiting", _("Waiting for approval"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "waiting":
+            return queryset.filter(status=Refund.Status.AWAITING_APPROVAL)
+        return queryset
+
+
 @admin.register(Refund)
 class RefundAdmin(admin.ModelAdmin):
-    """Payments of decided refunds. Paying (or retrying a failed payment) is its own
-    permission, ``disputes.pay_refund``; amounts are never edited."""
+    """Payments of decided refunds. Paying (or retrying a failed payment) and approving a
+    large staff-decided refund are their own permission, ``disputes.pay_refund``; nobody
+    approves a refund they decided; amounts are never edited."""
 
     list_display = ("idempotency_key", "dispute", "amount", "currency", "status", "attempts", "decided_by",
-                    "created_at", "paid_at")
-    list_filter = ("status", "currency")
-    list_select_related = ("dispute", "decided_by")
+                    "approved_by", "created_at", "paid_at")
+    list_filter = (AwaitingApprovalFilter, "status", "currency")
+    list_select_related = ("dispute__order_line__order", "decided_by", "approved_by")
     search_fields = ("idempotency_key", "gateway_reference", "=dispute__id", "order_line__order__number")
     readonly_fields = [f.name for f in Refund._meta.fields]
-    actions = ["pay_now"]
+    actions = ["approve", "pay_now"]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -191,10 +214,28 @@ class RefundAdmin(admin.ModelAdmin):
     def has_pay_permission(self, request) -> bool:
         return request.user.has_perm("disputes.pay_refund")
 
+    @admin.action(description=_("Approve and pay (a second staff member's approval)"), permissions=["pay"])
+    def approve(self, request, queryset):
+        approved, refused = 0, []
+        for refund_id in queryset.filter(status=Refund.Status.AWAITING_APPROVAL).values_list("pk", flat=True):
+            try:
+                refund_approve(refund_id=refund_id, approver=request.user)
+            except DomainError as error:
+                refused.append(error.message)
+            else:
+                approved += 1
+        self.message_user(request, ngettext("%(count)d refund approved; it is being paid.",
+                                            "%(count)d refunds approved; they are being paid.", approved)
+                          % {"count": approved}, messages.SUCCESS if approved else messages.WARNING)
+        for message in dict.fromkeys(refused):
+            self.message_user(request, message, messages.WARNING)
+
     @admin.action(description=_("Pay now (or retry a failed payment)"), permissions=["pay"])
     def pay_now(self, request, queryset):
         paid = failed = 0
-        for refund_id in queryset.exclude(status=Refund.Status.PAID).values_list("pk", flat=True):
+        waiting = queryset.filter(status=Refund.Status.AWAITING_APPROVAL).count()
+        for refund_id in queryset.exclude(status__in=[Refund.Status.PAID, Refund.Status.AWAITING_APPROVAL]
+                                          ).values_list("pk", flat=True):
             result = refund_pay(refund_id=refund_id, actor=request.user)
             if result.status == Refund.Status.PAID:
                 paid += 1
@@ -202,6 +243,11 @@ class RefundAdmin(admin.ModelAdmin):
                 failed += 1
         self.message_user(request, _("%(paid)d paid, %(failed)d failed.") % {"paid": paid, "failed": failed},
                           messages.SUCCESS if not failed else messages.WARNING)
+        if waiting:
+            self.message_user(request, ngettext(
+                "%(count)d refund waits for approval: approve it first.",
+                "%(count)d refunds wait for approval: approve them first.", waiting) % {"count": waiting},
+                messages.WARNING)
 
 
 @admin.register(CategoryCondition)

@@ -6,12 +6,12 @@ from datetime import datetime
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import User
 
 from .lifecycle import STEPS, Party, next_step_text, party_of
-from .models import Dispute
+from .models import Dispute, DisputeEvent
 
 
 @dataclass(frozen=True)
@@ -44,3 +44,47 @@ def time_left(deadline: datetime | None, now: datetime | None = None) -> str:
         return ngettext("%(n)d hour left", "%(n)d hours left", hours) % {"n": hours}
     minutes = max(1, rest // 60)
     return ngettext("%(n)d minute left", "%(n)d minutes left", minutes) % {"n": minutes}
+
+
+# What a timeline entry adds in words when the system acted: the outcome of a passed deadline.
+OUTCOME_TEXTS = {
+    "seller_timeout_refunded": gettext_lazy(
+        "The seller did not answer within %(days)s days, so the buyer is refunded the amount asked."),
+    "seller_timeout_escalated": gettext_lazy(
+        "The seller did not answer within %(days)s days; marketplace staff will decide."),
+    "no_warehouse_escalated": gettext_lazy(
+        "The seller did not send return instructions within %(days)s days, and no return warehouse in the "
+        "buyer's country takes returns any more; marketplace staff will decide."),
+    "buyer_did_not_ship": gettext_lazy(
+        "The goods were not shipped within %(days)s days of the return instructions; the dispute is closed "
+        "without a refund."),
+    "receipt_timeout_refunded": gettext_lazy(
+        "The seller did not confirm receipt of the return within %(days)s days, so the buyer is refunded."),
+    "answer_timeout_closed": gettext_lazy(
+        "The buyer neither accepted nor escalated within %(days)s days; the dispute is closed as rejected."),
+    "staff_overdue_flagged": gettext_lazy(
+        "Marketplace staff did not decide within %(days)s days; the dispute is flagged overdue."),
+}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    event: DisputeEvent
+    note: str  # what happened, in words: the outcome of a deadline, a reason someone wrote, an RMA code
+
+
+def timeline(events: list[DisputeEvent]) -> list[TimelineEntry]:
+    """The timeline as people read it: codes stored in the events become sentences."""
+    entries = []
+    for event in events:
+        details = event.details or {}
+        if details.get("outcome") in OUTCOME_TEXTS:
+            note = str(OUTCOME_TEXTS[details["outcome"]]) % {"days": details.get("days", "")}
+        elif event.kind == DisputeEvent.Kind.INSTRUCTIONS_SENT:
+            note = _("RMA code %(rma)s.") % {"rma": details.get("rma_code", "")}
+            if event.actor_id is None:
+                note = "%s %s" % (_("Issued automatically because the seller did not answer in time."), note)
+        else:
+            note = str(details.get("reason", ""))
+        entries.append(TimelineEntry(event, note))
+    return entries

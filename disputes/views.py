@@ -28,7 +28,7 @@ from .forms import (
 )
 from .lifecycle import Party
 from .models import Dispute, DisputeAttachment, InstructionTemplate
-from .presentation import next_step, time_left
+from .presentation import next_step, time_left, timeline
 from .rules.conditions import RETURN_CONDITIONS
 from .services.answers import default_instructions_many, return_warehouses_for
 
@@ -155,6 +155,7 @@ def _render_detail(
     allowed = lifecycle.allowed_actions(dispute, request.user)
     is_buyer = party == Party.BUYER
     order = dispute.order_line.order
+    page_data = selectors.dispute_page_data(dispute)
     forms = {}
     for verb in allowed:  # a form for each action the lifecycle allows the viewer now
         spec = ACTIONS_BY_VERB.get(verb)
@@ -181,7 +182,8 @@ def _render_detail(
             "can_message": party is not None and dispute.is_open,
             "message_form": message_form or DisputeMessageForm(),
             "forms": {**forms, **(bound or {})},
-            **selectors.dispute_page_data(dispute),
+            **page_data,
+            "timeline": timeline(page_data["events"]),
         },
         status=status,
     )

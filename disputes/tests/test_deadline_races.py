@@ -17,7 +17,7 @@ from catalog.models import Warehouse
 from disputes.sweep import enforce_deadlines
 from disputes.models import Dispute, DisputeEvent, Refund, ReturnInstructions
 from disputes.services import dispute_open, dispute_send_instructions
-from disputes.tests.factories import DisputeFactory, disputable_line
+from disputes.tests.factories import DisputeFactory, disputable_line, notes
 from notifications.models import Notification
 from orders.models import OrderLine
 from returns_portal.errors import ErrorCode
@@ -62,12 +62,12 @@ def test_two_sweeps_at_once_apply_each_outcome_once():
     assert combined == Counter({outcome: len(group) for outcome, group in disputes.items()})
 
     every = [d for group in disputes.values() for d in group]
-    system_events = Counter(DisputeEvent.objects.filter(actor=None, kind__in=["deadline_passed", "staff_overdue"])
-                            .values_list("dispute", flat=True))
-    assert system_events == Counter({d.pk: 1 for d in every})
-    outcomes = Counter(DisputeEvent.objects.filter(actor=None, kind__in=["deadline_passed", "staff_overdue"])
-                       .values_list("details__outcome", flat=True))
-    assert outcomes == Counter({outcome: len(group) for outcome, group in disputes.items()})
+    system = DisputeEvent.objects.filter(actor=None, kind__in=["deadline_passed", "staff_overdue", "instructions_sent"])
+    assert Counter(system.values_list("dispute", flat=True)) == Counter({d.pk: 1 for d in every})
+    outcomes = Counter(system.exclude(kind="instructions_sent").values_list("details__outcome", flat=True))
+    assert outcomes == Counter({outcome: len(group) for outcome, group in disputes.items()
+                                if outcome != "instructions_issued"})
+    assert system.filter(kind="instructions_sent").count() == 5
     assert ReturnInstructions.objects.count() == 5
     assert sorted(ReturnInstructions.objects.values_list("dispute", flat=True)) == sorted(
         d.pk for d in disputes["instructions_issued"])
@@ -132,9 +132,9 @@ def test_a_seller_sending_instructions_as_the_deadline_passes_races_the_sweep_wi
             assert sent[1] == ErrorCode.INVALID_TRANSITION
             assert +swept[1].counts == Counter({"instructions_issued": 1})
             assert events == [("opened", line.order.buyer_id, "", "awaiting_seller"),
-                              ("deadline_passed", None, "awaiting_seller", "awaiting_buyer_shipment")]
+                              ("instructions_sent", None, "awaiting_seller", "awaiting_buyer_shipment")]
             assert instructions.issued_by_id is None
         # The buyer got one set of instructions, whoever issued them.
-        assert Notification.objects.filter(recipient=line.order.buyer,
-                                           subject=f"Return instructions for dispute #{dispute.pk}").count() == 1
+        assert [subject for _who, subject, _url in notes(recipient=line.order.buyer)].count(
+            f"Return instructions for dispute #{dispute.pk}") == 1
     assert sum(winners.values()) == 10

@@ -66,7 +66,7 @@ def test_twenty_simultaneous_payments_of_one_refund_pay_it_once(counting_gateway
     dispute, seller = refund_only_dispute()
     queued: list[int] = []
     with monkeypatch.context() as patch:
-        patch.setattr(refund_services, "_queue_payment", queued.append)
+        patch.setattr(refund_services, "enqueue_on_commit", lambda task, ids: queued.extend(ids))
         dispute_accept(dispute=dispute, seller=seller)
     refund = Refund.objects.get()
     assert queued == [refund.pk]
