@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from accounts.tests.factories import BuyerFactory, SellerFactory
 from catalog.tests.factories import ProductFactory
@@ -163,7 +163,7 @@ def test_a_delivered_line_shows_until_when_buyer_protection_lasts(client, buyer)
 
 
 def test_a_line_whose_protection_has_ended_says_so(client, buyer):
-    order_with_line(
+    order = order_with_line(
         buyer=buyer,
         delivered=True,
         shipped_at=timezone.now() - timedelta(days=30),
@@ -172,7 +172,8 @@ def test_a_line_whose_protection_has_ended_says_so(client, buyer):
 
     html = client.get(ORDER_LIST).content.decode()
 
-    assert "Buyer protection has ended" in html
+    ended = formats.date_format(timezone.localtime(order.protection_ends_at), "j M Y")
+    assert f"Buyer protection ended on {ended}." in html
     assert "Buyer protection until" not in html
 
 
