@@ -11,6 +11,6 @@ def refunds_awaiting_approval(context) -> int | None:
     """How many refunds wait for a second staff member (DESIGN §4); None for staff who
     may not approve them, so they are not shown a queue they cannot work."""
     user = context["request"].user
-    if not user.has_perm("disputes.pay_refund"):
+    if not (user.has_perm("disputes.pay_refund") and user.has_perm("disputes.view_refund")):
         return None
     return Refund.objects.filter(status=Refund.Status.AWAITING_APPROVAL).count()
