@@ -80,6 +80,9 @@ def timeline(events: list[DisputeEvent]) -> list[TimelineEntry]:
         details = event.details or {}
         if details.get("outcome") in OUTCOME_TEXTS:
             note = str(OUTCOME_TEXTS[details["outcome"]]) % {"days": details.get("days", "")}
+        elif event.kind == DisputeEvent.Kind.OPENED:
+            # The reason is stored as its code; people read its label.
+            note = str(Dispute.Reason(details["reason"]).label) if details.get("reason") in Dispute.Reason.values else ""
         elif event.kind == DisputeEvent.Kind.INSTRUCTIONS_SENT:
             note = _("RMA code %(rma)s.") % {"rma": details.get("rma_code", "")}
             if event.actor_id is None:

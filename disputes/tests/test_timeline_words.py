@@ -1,0 +1,69 @@
+"""The timeline reads as sentences: codes stored in the events (a reason, a deadline's
+outcome) never reach the page."""
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from disputes.models import ReturnInstructions
+from disputes.services import dispute_open
+from disputes.sweep import enforce_deadlines
+from disputes.tests.factories import disputable_line, photo
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
+PAID = Decimal("2490.00")
+
+
+@pytest.fixture(autouse=True)
+def clock(time_machine):
+    time_machine.move_to(NOW, tick=False)
+    return time_machine
+
+
+def timeline_of(client, dispute) -> str:
+    client.force_login(dispute.buyer)
+    html = client.get(reverse("disputes:dispute_detail", args=[dispute.pk])).content.decode()
+    return html[html.index('id="timeline-title"'):html.index('id="messages-title"')]
+
+
+def test_the_opening_reason_reads_as_its_label(client):
+    line = disputable_line(price=PAID)
+    dispute = dispute_open(buyer=line.order.buyer, order_line=line, kind="return", route="local", amount=PAID,
+                           reason="not_as_expected")
+
+    timeline = timeline_of(client, dispute)
+
+    assert "Colour, size or shape not as expected" in timeline
+    assert "not_as_expected" not in timeline
+
+
+def test_instructions_the_system_issued_say_why_with_the_rma_code(client, clock):
+    line = disputable_line(price=PAID)
+    dispute = dispute_open(buyer=line.order.buyer, order_line=line, kind="return", route="local", amount=PAID,
+                           reason="changed_mind")
+    clock.move_to(NOW + timedelta(days=5, seconds=1), tick=False)
+    enforce_deadlines()
+    client.force_login(dispute.buyer)  # the clock moved; a fresh session
+
+    timeline = timeline_of(client, dispute)
+
+    rma = ReturnInstructions.objects.get().rma_code
+    assert "Return instructions sent</strong>" in timeline
+    assert f"Issued automatically because the seller did not answer in time. RMA code {rma}." in timeline
+    assert "instructions_issued" not in timeline
+
+
+def test_a_passed_deadline_reads_as_a_sentence(client, clock):
+    line = disputable_line(price=PAID)
+    dispute = dispute_open(buyer=line.order.buyer, order_line=line, kind="refund_only", route="", amount=PAID,
+                           reason="damaged", evidence=[photo()])
+    clock.move_to(NOW + timedelta(days=5, seconds=1), tick=False)
+    enforce_deadlines()
+
+    timeline = timeline_of(client, dispute)
+
+    assert "The seller did not answer within 5 days, so the buyer is refunded the amount asked." in timeline
+    assert "seller_timeout_refunded" not in timeline
