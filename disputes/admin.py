@@ -127,6 +127,14 @@ class DisputeAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    # Seeing disputes needs the view permission everywhere (DESIGN §5): Django would let the
+    # change permission alone show them.
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("disputes.view_dispute")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self.has_view_permission(request, obj) and request.user.has_perm("disputes.change_dispute")
+
     @admin.display(boolean=True, description=_("overdue"))
     def overdue(self, obj: Dispute) -> bool:
         return obj.is_open and obj.deadline_at is not None and obj.deadline_at < timezone.now()
@@ -145,7 +153,7 @@ class DisputeAdmin(admin.ModelAdmin):
         ]
 
     def decide_view(self, request, pk: int):
-        if not request.user.has_perm("disputes.decide_dispute"):
+        if not (self.has_change_permission(request) and request.user.has_perm("disputes.decide_dispute")):
             raise PermissionDenied
         dispute = get_object_or_404(Dispute.objects.select_related("order_line__order", "buyer", "store"), pk=pk)
         form = DecisionForm(request.POST or None, currency=dispute.currency)

@@ -83,8 +83,9 @@ def dispute_transition(
     """Make ``move`` on one dispute: ``dispute_locked_for``, then the move applied as a batch
     of one (``transition_many``) with ``fields`` written too. Call inside a transaction;
     when refused, nothing is written."""
-    now = now or timezone.now()
     locked = dispute_locked_for(dispute=dispute, move=move, actor=actor, party=party, check=check, now=now)
+    # The moment is taken once the lock is held, so the timeline's order is the order of the moves.
+    now = now or timezone.now()
     transition_many([Change(locked, details or {})], move=move, actor=actor, now=now, fields=fields)
     return locked
 

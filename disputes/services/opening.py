@@ -17,7 +17,7 @@ from .. import selectors
 from ..lifecycle import Party, deadline_for, party_of
 from ..models import Dispute, DisputeEvent, DisputeMessage, ReturnInstructions
 from ..rules.eligibility import check_eligibility
-from ._base import BUYER, SELLER, NotEligible, dispute_transition, save_attachments, tell
+from ._base import BUYER, SELLER, NotEligible, dispute_transition, lock_dispute, save_attachments, tell
 
 
 def dispute_open(
@@ -164,9 +164,11 @@ def dispute_message_post(
     party = party_of(dispute, author)
     if party is None:
         raise DomainError(ErrorCode.NOT_ALLOWED, _("You are not a party to this dispute."))
-    if not dispute.is_open:
-        raise DomainError(ErrorCode.INVALID_TRANSITION, _("This dispute has ended; messages can no longer be added."))
     with transaction.atomic():
+        # Locked, so that a message never lands on a dispute that ended a moment before.
+        if not lock_dispute(dispute.pk).is_open:
+            raise DomainError(ErrorCode.INVALID_TRANSITION,
+                              _("This dispute has ended; messages can no longer be added."))
         message = DisputeMessage.objects.create(dispute=dispute, author=author, body=body)
         save_attachments(dispute=dispute, uploader=author, files=files, message=message)
         # Staff speak to both sides; each side speaks to the other.
