@@ -293,9 +293,10 @@ def party_of(dispute: Dispute, user) -> Party | None:
 
 
 # --- guards: conditions beyond the state, each with its reason in words -----------------------------
+# Each is called with the dispute, the moment and the person asking (None: the system).
 
 
-def _goods_not_sent_back(dispute: Dispute, now: datetime) -> str | None:
+def _goods_not_sent_back(dispute: Dispute, now: datetime, user) -> str | None:
     # After a rejected or unclear inspection the goods are back with the seller: the buyer
     # accepts or escalates; a withdrawal could be reopened into a second return of them.
     if getattr(dispute, "shipment", None) is not None:
@@ -303,7 +304,7 @@ def _goods_not_sent_back(dispute: Dispute, now: datetime) -> str | None:
     return None
 
 
-def _reopenable(dispute: Dispute, now: datetime) -> str | None:
+def _reopenable(dispute: Dispute, now: datetime, user) -> str | None:
     if dispute.resolution != R.WITHDRAWN:
         return ending_text(dispute)
     if dispute.reopened_at is not None:
@@ -316,9 +317,12 @@ def _reopenable(dispute: Dispute, now: datetime) -> str | None:
     return None
 
 
-def _refund_awaits_approval(dispute: Dispute, now: datetime) -> str | None:
-    if not Refund.objects.filter(dispute=dispute, status=Refund.Status.AWAITING_APPROVAL).exists():
+def _refund_awaits_approval(dispute: Dispute, now: datetime, user) -> str | None:
+    waiting = Refund.objects.filter(dispute=dispute, status=Refund.Status.AWAITING_APPROVAL)
+    if not waiting.exists():
         return _("No refund of this dispute is waiting for approval.")
+    if user is not None and not waiting.exclude(decided_by=user).exists():
+        return _("You decided this refund; another staff member must approve it.")
     return None
 
 
@@ -367,7 +371,7 @@ def refusal(dispute: Dispute, move_name: str, party: Party | None, *, user=None,
     if move.permission and (user is None or not user.has_perm(move.permission)):
         return DomainError(ErrorCode.NOT_ALLOWED, _("You may not do this."))
     if move.guard:
-        reason = GUARDS[move.guard](dispute, now or timezone.now())
+        reason = GUARDS[move.guard](dispute, now or timezone.now(), user)
         if reason:
             return DomainError(ErrorCode.INVALID_TRANSITION, reason)
     return None

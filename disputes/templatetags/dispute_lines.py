@@ -32,5 +32,5 @@ def line_dispute(line) -> LineDispute | None:
     dispute.order_line = line  # the guard reads the order's protection window from the line at hand
     if dispute.resolution != Dispute.Resolution.WITHDRAWN:
         return LineDispute(dispute, "ended", ending_text(dispute))
-    why_not = GUARDS["reopenable"](dispute, timezone.now())
+    why_not = GUARDS["reopenable"](dispute, timezone.now(), None)
     return LineDispute(dispute, "ended", why_not) if why_not else LineDispute(dispute, "reopenable")
