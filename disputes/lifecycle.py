@@ -293,7 +293,8 @@ def party_of(dispute: Dispute, user) -> Party | None:
 
 
 # --- guards: conditions beyond the state, each with its reason in words -----------------------------
-# Each is called with the dispute, the moment and the person asking (None: the system).
+# Each is called with the dispute, the moment and the person asking (None: the system), and
+# returns None, the reason (the move does not fit now), or a DomainError of its own.
 
 
 def _goods_not_sent_back(dispute: Dispute, now: datetime, user) -> str | None:
@@ -317,12 +318,12 @@ def _reopenable(dispute: Dispute, now: datetime, user) -> str | None:
     return None
 
 
-def _refund_awaits_approval(dispute: Dispute, now: datetime, user) -> str | None:
+def _refund_awaits_approval(dispute: Dispute, now: datetime, user) -> str | DomainError | None:
     waiting = Refund.objects.filter(dispute=dispute, status=Refund.Status.AWAITING_APPROVAL)
     if not waiting.exists():
         return _("No refund of this dispute is waiting for approval.")
     if user is not None and not waiting.exclude(decided_by=user).exists():
-        return _("You decided this refund; another staff member must approve it.")
+        return DomainError(ErrorCode.NOT_ALLOWED, _("You decided this refund; another staff member must approve it."))
     return None
 
 
@@ -372,6 +373,8 @@ def refusal(dispute: Dispute, move_name: str, party: Party | None, *, user=None,
         return DomainError(ErrorCode.NOT_ALLOWED, _("You may not do this."))
     if move.guard:
         reason = GUARDS[move.guard](dispute, now or timezone.now(), user)
+        if isinstance(reason, DomainError):
+            return reason
         if reason:
             return DomainError(ErrorCode.INVALID_TRANSITION, reason)
     return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from django.db import connection
+from django.db import connections
 
 from returns_portal.errors import DomainError
 
@@ -13,8 +13,9 @@ TIMEOUT_SECONDS = 30
 
 def together(*attempts: Callable[[], object], timeout: float = TIMEOUT_SECONDS) -> list[tuple[str, object]]:
     """Run each callable in its own thread, all released at the same moment (a real race on
-    PostgreSQL); return what each got, in the order given: ("ok", result), ("refused",
-    DomainError code) or ("error", exception). Each thread closes its own DB connection."""
+    PostgreSQL, or on SQLite's file lock); return what each got, in the order given: ("ok",
+    result), ("refused", DomainError code) or ("error", exception). Each thread closes its
+    own DB connections."""
     barrier = threading.Barrier(len(attempts), timeout=timeout)
     outcomes: list = [None] * len(attempts)
 
@@ -27,7 +28,7 @@ def together(*attempts: Callable[[], object], timeout: float = TIMEOUT_SECONDS) 
         except Exception as error:  # surfaced by the assertions in the test
             outcomes[index] = ("error", error)
         finally:
-            connection.close()
+            connections.close_all()
 
     threads = [threading.Thread(target=run, args=(i, attempt)) for i, attempt in enumerate(attempts)]
     for thread in threads:

@@ -75,6 +75,19 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite has one writer at a time and select_for_update is a no-op. Every atomic block
+    # starts with BEGIN IMMEDIATE (it takes the write lock up front, so the check-then-write
+    # inside a service is serialised), and a writer that finds the lock taken waits up to
+    # the busy timeout instead of failing at once with "database is locked". WAL lets
+    # readers go on while one writes; synchronous=NORMAL is the safe setting under WAL.
+    # Options given in DATABASE_URL's query string win.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env.float("SQLITE_BUSY_TIMEOUT", default=20),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -1,5 +1,8 @@
-"""The test suite: fast hashing, in-memory e-mail, Celery tasks run inline."""
+"""The test suite: fast hashing, in-memory e-mail, Celery tasks run inline, SQLite on a file."""
+import atexit
+import shutil
 import tempfile
+
 from .base import *  # noqa: F401,F403
 
 DEBUG = False
@@ -12,3 +15,14 @@ LANGUAGE_CODE = "en"
 # Evidence files written by tests go to a throw-away folder, not var/private.
 PRIVATE_MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="evidence-"))  # noqa: F405
 STORAGES = {**STORAGES, "private": {**STORAGES["private"], "OPTIONS": {"location": str(PRIVATE_MEDIA_ROOT)}}}  # noqa: F405
+
+# SQLite: a file test database, not Django's default shared-cache in-memory one, so that
+# tests with real threads see what a server sees (WAL, file locks, the busy timeout).
+# A fresh folder per run: two runs at once (other worktrees, CI jobs) never share a file.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    _test_db_dir = tempfile.mkdtemp(prefix="returns-portal-test-db-")
+    atexit.register(shutil.rmtree, _test_db_dir, ignore_errors=True)
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        **DATABASES["default"].get("TEST", {}),  # noqa: F405
+        "NAME": str(Path(_test_db_dir) / "test.sqlite3"),  # noqa: F405
+    }

@@ -1,4 +1,5 @@
 """Production settings: safe when given real values, refusing to start otherwise."""
+import json
 import os
 import secrets
 import subprocess
@@ -73,3 +74,30 @@ def test_database_url_selects_the_database_and_sqlite_is_the_default(tmp_path, d
     assert printed_engine == engine, result.stderr
     if database_url is None:
         assert name == str(tmp_path / "db.sqlite3")
+
+
+@pytest.mark.parametrize(
+    "database_url, busy_timeout, expected_options",
+    [
+        (None, None, {"transaction_mode": "IMMEDIATE", "timeout": 20.0,
+                      "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL"}),
+        (None, "2.5", {"transaction_mode": "IMMEDIATE", "timeout": 2.5,
+                       "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL"}),
+        ("postgres://postgres@127.0.0.1:5432/anything", "2.5", {}),
+    ],
+)
+def test_sqlite_alone_gets_immediate_transactions_wal_and_the_busy_timeout(
+    tmp_path, database_url, busy_timeout, expected_options
+):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SQLITE_BUSY_TIMEOUT"}}
+    env.update({"DJANGO_SETTINGS_MODULE": "returns_portal.settings.local", "VAR_DIR": str(tmp_path)})
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    if busy_timeout:
+        env["SQLITE_BUSY_TIMEOUT"] = busy_timeout
+    code = "import json; from django.conf import settings as s; print(json.dumps(s.DATABASES['default'].get('OPTIONS', {})))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == expected_options
