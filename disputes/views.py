@@ -364,29 +364,37 @@ def instruction_template_delete(request: HttpRequest, template_pk: int) -> HttpR
     return redirect("disputes:instruction_templates")
 
 
-def _act(request: HttpRequest, pk: int, action, success: str) -> HttpResponse:
+def _act(request: HttpRequest, pk: int, action, success: Callable[[Dispute], str]) -> HttpResponse:
     dispute = _get_dispute(request, pk)
     try:
-        action(dispute=dispute, buyer=request.user)
+        done = action(dispute=dispute, buyer=request.user)
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, success)
+        messages.success(request, success(done))
     return redirect(dispute)
+
+
+def _withdrawn(dispute: Dispute) -> str:
+    if dispute.reopened_at is not None:
+        return _("You withdrew the dispute. It is closed without a refund; it was reopened once already, so it "
+                 "cannot be reopened again.")
+    return _("You withdrew the dispute. It is closed without a refund; you can reopen it once while buyer "
+             "protection lasts.")
 
 
 @require_POST
 @buyer_required
 def dispute_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, pk, services.dispute_withdraw,
-                _("You withdrew the dispute. It is closed without a refund; you can reopen it while "
-                  "buyer protection lasts."))
+    return _act(request, pk, services.dispute_withdraw, _withdrawn)
 
 
 @require_POST
 @buyer_required
 def dispute_reopen(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, pk, services.dispute_reopen, _("The dispute is open again. The seller has been notified."))
+    return _act(request, pk, services.dispute_reopen,
+                lambda dispute: _("The dispute is open again where it stopped: %(state)s. The seller has been "
+                                  "notified.") % {"state": dispute.get_state_display()})
 
 
 @require_POST

@@ -82,9 +82,12 @@ def test_after_its_one_reopening_a_withdrawn_dispute_says_why_it_stays_closed(cl
     dispute_reopen(dispute=dispute, buyer=line.order.buyer)
     dispute_withdraw(dispute=dispute, buyer=line.order.buyer)
 
+    withdrawn = client.post(reverse("disputes:dispute_withdraw", args=[dispute.pk]), follow=True)
     html = page(client, dispute)
     orders = client.get(ORDER_LIST).content.decode()
 
+    assert [str(m) for m in withdrawn.context["messages"]] == [
+        "This dispute is “Closed”, so this cannot be done now."]  # already withdrawn: nothing changes
     why = "You already reopened this dispute once, on 11 Mar 2025, 15:00; it cannot be reopened again."
     assert why in html and why in orders
     assert "Reopen dispute" not in html and "Reopen dispute" not in orders
@@ -173,3 +176,17 @@ def test_opening_a_dispute_stays_within_its_query_budget_and_checks_the_line_onc
     assert len(asked) == 1, asked
     assert DisputeEvent.objects.filter(dispute=dispute, kind="opened").count() == 1
     assert Notification.objects.count() == 2  # the store's member and the buyer
+
+
+def test_withdrawing_a_reopened_dispute_says_it_cannot_be_reopened_again(client, line, clock):
+    dispute = open_local_return(line)
+    dispute_withdraw(dispute=dispute, buyer=line.order.buyer)
+    reopened = client.post(reverse("disputes:dispute_reopen", args=[dispute.pk]), follow=True)
+
+    withdrawn = client.post(reverse("disputes:dispute_withdraw", args=[dispute.pk]), follow=True)
+
+    assert [str(m) for m in reopened.context["messages"]] == [
+        "The dispute is open again where it stopped: Waiting for the seller. The seller has been notified."]
+    assert [str(m) for m in withdrawn.context["messages"]] == [
+        "You withdrew the dispute. It is closed without a refund; it was reopened once already, so it cannot be "
+        "reopened again."]

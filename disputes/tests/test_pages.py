@@ -525,7 +525,8 @@ def test_withdrawing_says_it_is_not_a_settlement_and_offers_reopening(client, li
     assert "You can reopen it once, until 24 Mar 2025; it continues where it stopped." in content
     assert "Reopen dispute" in content and "Withdraw dispute" not in content
     assert messages_of(response) == [
-        "You withdrew the dispute. It is closed without a refund; you can reopen it while buyer protection lasts."
+        "You withdrew the dispute. It is closed without a refund; you can reopen it once while buyer protection "
+        "lasts."
     ]
     dispute.refresh_from_db()
     assert (dispute.state, dispute.resolution) == ("closed", "withdrawn")
@@ -534,7 +535,8 @@ def test_withdrawing_says_it_is_not_a_settlement_and_offers_reopening(client, li
 
     dispute.refresh_from_db()
     assert (dispute.state, dispute.deadline_at) == ("awaiting_seller", NOW + timedelta(days=5))
-    assert messages_of(reopened) == ["The dispute is open again. The seller has been notified."]
+    assert messages_of(reopened) == [
+        "The dispute is open again where it stopped: Waiting for the seller. The seller has been notified."]
     assert "Withdraw dispute" in reopened.content.decode()
 
 
