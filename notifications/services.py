@@ -59,11 +59,12 @@ def notify_many(drafts: Sequence[Draft]) -> list[Notification]:
     """
     if not drafts:
         return []
-    for draft in drafts:
-        if not is_registered(draft.key):
-            raise ValueError(f"No notification message is registered as {draft.key!r}.")
-        if draft.url and not _is_site_relative(draft.url):
-            raise ValueError(f"A notification's url must be site-relative, not {draft.url!r}.")
+    for key in {draft.key for draft in drafts}:
+        if not is_registered(key):
+            raise ValueError(f"No notification message is registered as {key!r}.")
+    for url in {draft.url for draft in drafts}:
+        if url and not _is_site_relative(url):
+            raise ValueError(f"A notification's url must be site-relative, not {url!r}.")
     now = timezone.now()
     created = Notification.objects.bulk_create(
         [Notification(recipient_id=d.recipient_id, key=d.key, params=d.params, url=d.url, created_at=now)
