@@ -12,5 +12,5 @@ class UserAdmin(BaseUserAdmin):
     list_select_related = ("store",)
     search_fields = ("username", "email", "first_name", "last_name", "store__name")
     autocomplete_fields = ("store",)
-    fieldsets = BaseUserAdmin.fieldsets + ((_("Marketplace"), {"fields": ("country", "store")}),)
+    fieldsets = BaseUserAdmin.fieldsets + ((_("Marketplace"), {"fields": ("country", "store", "language")}),)
     add_fieldsets = BaseUserAdmin.add_fieldsets + ((_("Marketplace"), {"fields": ("country", "store")}),)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -34,6 +35,14 @@ class User(AbstractUser):
         help_text=_("Set for members of a seller's store."),
     )
 
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("The language of the pages, notifications and e-mails this person reads; empty: the browser's."),
+    )
+
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
         verbose_name = _("user")
@@ -46,6 +55,11 @@ class User(AbstractUser):
         if self.store_id:
             return self.Role.SELLER
         return self.Role.BUYER
+
+    @property
+    def reading_language(self) -> str:
+        """The language this person reads in when they are not here to say (e-mails)."""
+        return self.language or settings.LANGUAGE_CODE
 
     @property
     def is_buyer(self) -> bool:

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import Truncator
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -146,6 +146,13 @@ def notification_emails_resend(*, limit: int = RESEND_BATCH_SIZE) -> int:
 
 
 def _send_email(notification: Notification) -> None:
+    recipient = notification.recipient
+    # In the recipient's language, whatever language the sender, the sweep or the worker ran in.
+    with translation.override(recipient.reading_language):
+        _send_email_as_read(notification)
+
+
+def _send_email_as_read(notification: Notification) -> None:
     recipient = notification.recipient
     path = notification.url or reverse("notifications:list")
     message = render_to_string(
