@@ -24,6 +24,7 @@ from .models import (
     InstructionTemplate,
     Refund,
 )
+from .presentation import inspection_findings, timeline
 from .services import dispute_staff_decide, refund_approve, refund_pay
 from .services.staff import REFUND_FULL, REFUND_PARTIAL, REJECT
 
@@ -177,8 +178,9 @@ class DisputeAdmin(admin.ModelAdmin):
             "dispute": dispute,
             "form": form,
             "opts": self.model._meta,
-            "events": dispute.events.select_related("actor"),
+            "timeline": timeline(list(dispute.events.select_related("actor"))),
             "inspection": getattr(dispute, "inspection", None),
+            "findings": inspection_findings(getattr(dispute, "inspection", None)),
         }
         return TemplateResponse(request, "admin/disputes/dispute/decide.html", context,
                                 status=422 if request.method == "POST" else 200)

@@ -12,6 +12,9 @@ from accounts.models import User
 
 from .lifecycle import STEPS, Party, next_step_text, party_of
 from .models import Dispute, DisputeEvent
+from .rules.base import Outcome
+from .rules.conditions import CONDITIONS_BY_CODE
+from .rules.inspection import finding_text
 
 
 @dataclass(frozen=True)
@@ -91,3 +94,18 @@ def timeline(events: list[DisputeEvent]) -> list[TimelineEntry]:
             note = str(details.get("reason", ""))
         entries.append(TimelineEntry(event, note))
     return entries
+
+
+@dataclass(frozen=True)
+class Finding:
+    text: str
+    failed: bool  # a failed condition; else something marketplace staff decide
+
+
+def inspection_findings(inspection) -> list[Finding]:
+    """Each condition that did not pass, as a sentence in the reader's language (never its code)."""
+    if inspection is None:
+        return []
+    return [Finding(finding_text(f["code"], f["outcome"], (inspection.notes or {}).get(f["code"], "")),
+                    f["outcome"] == Outcome.FAIL)
+            for f in inspection.findings if f.get("code") in CONDITIONS_BY_CODE]

@@ -28,7 +28,7 @@ from .forms import (
 )
 from .lifecycle import Party
 from .models import Dispute, DisputeAttachment, InstructionTemplate
-from .presentation import next_step, time_left, timeline
+from .presentation import inspection_findings, next_step, time_left, timeline
 from .rules.conditions import RETURN_CONDITIONS
 from .services.answers import default_instructions_many, return_warehouses_for
 
@@ -175,6 +175,7 @@ def _render_detail(
             "instructions": getattr(dispute, "instructions", None),
             "shipment": getattr(dispute, "shipment", None),
             "inspection": getattr(dispute, "inspection", None),
+            "findings": inspection_findings(getattr(dispute, "inspection", None)),
             "can_withdraw": "withdraw" in allowed,
             "can_reopen": "reopen" in allowed,
             # Where the buyer would look for Withdraw or Reopen: why there is none, with the date.

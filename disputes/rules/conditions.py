@@ -17,7 +17,8 @@ ALL_KINDS = frozenset({"apparel", "jewelry", "cosmetics", "electronics", "other"
 @dataclass(frozen=True)
 class ReturnCondition:
     code: str
-    text: Promise
+    text: Promise  # the condition, as both sides read it before the goods are shipped
+    failure: Promise  # the same condition, failed: what the inspector found
     kinds: frozenset[str] = ALL_KINDS
     only_sealed_categories: bool = False  # applies only to "not returnable once opened" categories
 
@@ -32,28 +33,37 @@ RETURN_CONDITIONS: tuple[ReturnCondition, ...] = (
         "sealed_packaging_opened",
         _("Goods that cannot be sold again once the original brand packaging is opened (hygiene, cosmetics, "
           "underwear…) must come back with that packaging unopened."),
+        _("The original brand packaging was opened, so the goods cannot be sold again."),
         only_sealed_categories=True,
     ),
     ReturnCondition(
-        "brand_packaging", _("The undamaged brand packaging in which the goods were received is kept.")
+        "brand_packaging", _("The undamaged brand packaging in which the goods were received is kept."),
+        _("The brand packaging is missing or damaged."),
     ),
     ReturnCondition(
-        "completeness", _("Accessories, invoices and documents, labels and tags are all present.")
+        "completeness", _("Accessories, invoices and documents, labels and tags are all present."),
+        _("Something is missing: accessories, invoices or documents, labels or tags."),
     ),
-    ReturnCondition("signs_of_use", _("No signs of use or damage.")),
+    ReturnCondition("signs_of_use", _("No signs of use or damage."), _("Signs of use or damage found.")),
     ReturnCondition(
-        "washed_worn_labels", _("Not washed, not worn, labels not torn off."), kinds=frozenset({"apparel"})
+        "washed_worn_labels", _("Not washed, not worn, labels not torn off."),
+        _("Washed or worn, or labels torn off."), kinds=frozenset({"apparel"}),
     ),
     ReturnCondition(
         "jewelry_condition",
         _("Jewelry, watches, accessories and eyeglasses: not used, altered, scratched, replaced or damaged."),
+        _("Used, altered, scratched, replaced or damaged."),
         kinds=frozenset({"jewelry"}),
     ),
     ReturnCondition(
         "item_identity",
         _("It is the item that was sold, in the quantity claimed: not empty, not swapped, not short."),
+        _("Not the item that was sold, or not in the quantity claimed."),
     ),
 )
+
+
+CONDITIONS_BY_CODE: dict[str, ReturnCondition] = {c.code: c for c in RETURN_CONDITIONS}
 
 
 def conditions_for(*, category_kind: str, not_returnable_once_opened: bool) -> list[ReturnCondition]:

@@ -14,8 +14,8 @@ from enum import StrEnum
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from .base import ChainResult, Rule, RuleChain, RuleResult
-from .conditions import RETURN_CONDITIONS, ReturnCondition
+from .base import ChainResult, Outcome, Rule, RuleChain, RuleResult
+from .conditions import CONDITIONS_BY_CODE
 
 
 class Answer(StrEnum):
@@ -34,9 +34,6 @@ class InspectionFacts:
     notes: dict[str, str] = field(default_factory=dict)
 
 
-CONDITIONS_BY_CODE: dict[str, ReturnCondition] = {c.code: c for c in RETURN_CONDITIONS}
-
-
 class ConditionRule(Rule):
     """One return condition. Not enabled for the category → passes (it does not apply)."""
 
@@ -46,14 +43,24 @@ class ConditionRule(Rule):
         condition = CONDITIONS_BY_CODE[self.code]
         answer = facts.answers.get(self.code)
         note = facts.notes.get(self.code, "").strip()
-        detail = f"{condition.text}" + (f" — {_('Inspector')}: {note}" if note else "")
         if answer == Answer.MEETS:
             return self.passed()
         if answer == Answer.FAILS:
-            return self.failed(detail)
+            return self.failed(finding_text(self.code, Outcome.FAIL, note))
         if answer == Answer.UNSURE:
-            return self.needs_review(detail)
+            return self.needs_review(finding_text(self.code, Outcome.REVIEW, note))
         return self.needs_review(_("Not checked: %(condition)s") % {"condition": condition.text})
+
+
+def finding_text(code: str, outcome: str, note: str = "") -> str:
+    """A finding as people read it, in their language: the failed condition said as a failure
+    ("Signs of use or damage found."), or what staff must decide; then the inspector's note."""
+    condition = CONDITIONS_BY_CODE[code]
+    if outcome == Outcome.FAIL:
+        text = str(condition.failure)
+    else:
+        text = _("To be decided by marketplace staff: %(condition)s") % {"condition": condition.text}
+    return f"{text} {_('Inspector’s note: %(note)s') % {'note': note}}" if note else text
 
 
 class SealedPackagingOpened(ConditionRule):

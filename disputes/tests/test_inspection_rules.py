@@ -38,6 +38,16 @@ TEXTS = {
     "item_identity": "It is the item that was sold, in the quantity claimed: not empty, not swapped, not short.",
 }
 ALL_CODES = list(TEXTS)
+# The same conditions, failed: what the buyer reads when the inspector found them not met.
+FAILURES = {
+    "sealed_packaging_opened": "The original brand packaging was opened, so the goods cannot be sold again.",
+    "brand_packaging": "The brand packaging is missing or damaged.",
+    "completeness": "Something is missing: accessories, invoices or documents, labels or tags.",
+    "signs_of_use": "Signs of use or damage found.",
+    "washed_worn_labels": "Washed or worn, or labels torn off.",
+    "jewelry_condition": "Used, altered, scratched, replaced or damaged.",
+    "item_identity": "Not the item that was sold, or not in the quantity claimed.",
+}
 
 RULES = [
     SealedPackagingOpened,
@@ -89,7 +99,7 @@ def test_a_condition_that_is_met_passes(rule_class):
 def test_a_failed_condition_fails_with_its_text(rule_class):
     result = rule_class().check(facts(answers={code: "meets" for code in ALL_CODES} | {rule_class.code: "fails"}))
 
-    assert result == RuleResult(rule_class.code, Outcome.FAIL, TEXTS[rule_class.code])
+    assert result == RuleResult(rule_class.code, Outcome.FAIL, FAILURES[rule_class.code])
     assert not result.passed
 
 
@@ -105,7 +115,7 @@ def test_a_failed_condition_carries_the_inspectors_note(rule_class):
     assert result == RuleResult(
         rule_class.code,
         Outcome.FAIL,
-        f"{TEXTS[rule_class.code]} — Inspector: Scuffed on the left side; see photo 2.",
+        f"{FAILURES[rule_class.code]} Inspector’s note: Scuffed on the left side; see photo 2.",
     )
 
 
@@ -115,7 +125,7 @@ def test_another_conditions_note_is_not_appended():
               notes={"completeness": "The manual is missing."})
     )
 
-    assert result.message == TEXTS["signs_of_use"]
+    assert result.message == FAILURES["signs_of_use"]
 
 
 def test_a_blank_note_is_not_appended():
@@ -123,7 +133,7 @@ def test_a_blank_note_is_not_appended():
         facts(answers={code: "meets" for code in ALL_CODES} | {"signs_of_use": "fails"}, notes={"signs_of_use": " \n "})
     )
 
-    assert result.message == TEXTS["signs_of_use"]
+    assert result.message == FAILURES["signs_of_use"]
 
 
 @rule_per_condition
@@ -138,7 +148,8 @@ def test_an_unsure_answer_goes_to_manual_review_with_the_note(rule_class):
     assert result == RuleResult(
         rule_class.code,
         Outcome.REVIEW,
-        f"{TEXTS[rule_class.code]} — Inspector: Cannot tell without the original box.",
+        f"To be decided by marketplace staff: {TEXTS[rule_class.code]} Inspector’s note: Cannot tell without the "
+        "original box.",
     )
     assert not result.passed
 
@@ -204,9 +215,9 @@ def test_the_chain_collects_every_failure_not_just_the_first():
     assert result.failed_codes == ("brand_packaging", "signs_of_use", "washed_worn_labels")
     assert result.reviews == ()
     assert result.messages == (
-        TEXTS["brand_packaging"],
-        TEXTS["signs_of_use"],
-        f"{TEXTS['washed_worn_labels']} — Inspector: Smells of detergent; care label cut off.",
+        FAILURES["brand_packaging"],
+        FAILURES["signs_of_use"],
+        f"{FAILURES['washed_worn_labels']} Inspector’s note: Smells of detergent; care label cut off.",
     )
 
 
@@ -225,8 +236,8 @@ def test_failures_and_reviews_are_kept_apart():
         ("item_identity", Outcome.REVIEW),
     ]
     assert result.messages == (
-        TEXTS["brand_packaging"],
-        TEXTS["completeness"],
+        f"To be decided by marketplace staff: {TEXTS['brand_packaging']}",
+        FAILURES["completeness"],
         f"Not checked: {TEXTS['item_identity']}",
     )
 

@@ -141,8 +141,9 @@ def test_the_russian_buyer_sees_where_a_local_return_goes_and_what_is_checked(cl
     ) in content
     codes = [condition.code for condition in options.conditions]
     assert codes == ["brand_packaging", "completeness", "signs_of_use", "washed_worn_labels", "item_identity"]
-    assert "<code>washed_worn_labels</code>" in content
-    assert "<code>sealed_packaging_opened</code>" not in content
+    assert "<li>Not washed, not worn, labels not torn off.</li>" in content
+    assert "original brand packaging is opened" not in content
+    assert "washed_worn_labels" not in content  # codes are for machines, never shown
     # Pre-filled with the price paid, never more; local return chosen.
     assert 'name="amount" value="2490.00"' in content
     assert 'value="local" id="id_route_0" checked' in content
@@ -158,8 +159,10 @@ def test_cosmetics_that_cannot_be_returned_once_opened_show_the_sealed_packaging
     codes = [condition.code for condition in response.context["options"].conditions]
     assert codes == ["sealed_packaging_opened", "brand_packaging", "completeness", "signs_of_use", "item_identity"]
     content = response.content.decode()
-    assert "<code>sealed_packaging_opened</code>" in content
-    assert "<code>washed_worn_labels</code>" not in content
+    assert ("<li>Goods that cannot be sold again once the original brand packaging is opened (hygiene, cosmetics, "
+            "underwear…) must come back with that packaging unopened.</li>") in content
+    assert "Not washed, not worn" not in content
+    assert "sealed_packaging_opened" not in content
 
 
 def test_a_local_return_without_a_file_opens_and_the_seller_has_five_days(client, buyer, line, seller):

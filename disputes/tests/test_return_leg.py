@@ -71,6 +71,12 @@ TEXT = {
     ),
     "signs_of_use": "No signs of use or damage.",
 }
+FAILED = {  # each condition, failed, as the buyer reads it
+    "sealed_packaging_opened": "The original brand packaging was opened, so the goods cannot be sold again.",
+    "washed_worn_labels": "Washed or worn, or labels torn off.",
+    "jewelry_condition": "Used, altered, scratched, replaced or damaged.",
+    "signs_of_use": "Signs of use or damage found.",
+}
 BASE_CODES = ["brand_packaging", "completeness", "signs_of_use", "item_identity"]
 APPAREL_CODES = ["brand_packaging", "completeness", "signs_of_use", "washed_worn_labels", "item_identity"]
 LOCAL_RETURN_ONLY = "A local return needs no proof: send return instructions; the goods are checked when they arrive."
@@ -419,7 +425,7 @@ def test_goods_failing_a_condition_of_their_category_are_rejected(
     inspection = Inspection.objects.get()
     assert inspection.outcome == Inspection.Outcome.REJECTED
     assert inspection.findings == [
-        {"code": failing, "outcome": "fail", "message": f"{TEXT[failing]} — Inspector: {note}"}
+        {"code": failing, "outcome": "fail", "message": f"{FAILED[failing]} Inspector’s note: {note}"}
     ]
     assert inspection.notes == {failing: note}
     assert inspection.answers == answers
@@ -573,7 +579,8 @@ def test_an_unsure_inspector_sends_the_case_to_staff(line, seller, clock, django
     assert inspection.outcome == Inspection.Outcome.REVIEW
     assert inspection.findings == [{
         "code": "washed_worn_labels", "outcome": "review",
-        "message": f"{TEXT['washed_worn_labels']} — Inspector: Faint smell of perfume.",
+        "message": f"To be decided by marketplace staff: {TEXT['washed_worn_labels']} Inspector’s note: Faint smell "
+                   "of perfume.",
     }]
     assert timeline(dispute)[-1] == ("inspected", seller.pk, "return_in_transit", "escalated")
     assert DisputeEvent.objects.get(kind="inspected").details == {"outcome": "review", "failed": []}

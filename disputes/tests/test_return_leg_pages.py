@@ -438,14 +438,15 @@ def test_the_buyer_sees_which_condition_failed_and_may_accept_the_rejection(buye
     inspection = Inspection.objects.get()
     assert inspection.findings == [{
         "code": "signs_of_use", "outcome": "fail",
-        "message": "No signs of use or damage. — Inspector: Deodorant stains under both arms"}]
+        "message": "Signs of use or damage found. Inspector’s note: Deodorant stains under both arms"}]
     page = anna.get(detail_url(dispute))
     content = text_of(page)
     assert "<strong>Rejected: a return condition failed</strong>" in content
-    assert ("<li><code>signs_of_use</code> <strong>failed</strong>: "
-            "No signs of use or damage. — Inspector: Deodorant stains under both arms</li>") in content
+    assert ('<li class="finding--failed">Signs of use or damage found. Inspector’s note: Deodorant stains under '
+            "both arms</li>") in content
     assert "Received in a plain bag." in content
-    assert "<code>brand_packaging</code>" not in content  # only what failed is listed
+    assert "brand packaging" not in content.split("Inspection of the returned goods")[1]  # only what failed is listed
+    assert "signs_of_use" not in content  # codes are for machines, never shown
     assert set(page.context["forms"]) == {"accept_rejection", "escalate"}
     assert [subject for _who, subject, _url in notes(recipient=buyer)].count(
         f"Your return was inspected: dispute #{dispute.pk}") == 1
