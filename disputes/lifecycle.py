@@ -410,13 +410,28 @@ def allowed_actions(dispute: Dispute, user) -> dict[str, list[str]]:
     return actions
 
 
+# How an ended dispute reads: to the buyer ("you") and to everyone else, by its resolution.
+ENDED: dict[str, NextStep] = {
+    R.REFUNDED: NextStep(gettext_lazy("You were refunded. The dispute is settled."),
+                         gettext_lazy("The buyer was refunded. The dispute is settled.")),
+    R.WITHDRAWN: NextStep(gettext_lazy("You withdrew the dispute. It is closed without a refund, not settled."),
+                          gettext_lazy("The buyer withdrew the dispute. It is closed without a refund, not settled.")),
+    R.REJECTED: NextStep(gettext_lazy("The dispute is closed as rejected, without a refund."),
+                         gettext_lazy("The dispute is closed as rejected, without a refund.")),
+    R.BUYER_TIMEOUT: NextStep(
+        gettext_lazy("The dispute is closed without a refund: you did not ship the goods in time."),
+        gettext_lazy("The dispute is closed without a refund: the buyer did not ship the goods in time.")),
+}
+
+
 def next_step_text(dispute: Dispute, party: Party | None) -> str:
+    """What happens next, for ``party``: "you" for the party who must act (for the buyer, once
+    the dispute has ended), the third person for everyone else."""
     step = STEPS[dispute.state]
     texts = step.next_step_for(track_of(dispute))
     if texts is not None:
         return str(texts.you if party is not None and party == step.who else texts.others)
-    if dispute.state == S.REFUNDED:
-        return _("The buyer was refunded. The dispute is settled.")
-    if dispute.resolution == R.WITHDRAWN:
-        return _("The buyer withdrew the dispute. It is closed without a refund, not settled.")
-    return _("The dispute is closed.")
+    ended = ENDED.get(dispute.resolution)
+    if ended is None:
+        return _("The dispute is closed.")
+    return str(ended.you if party == Party.BUYER else ended.others)

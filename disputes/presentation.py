@@ -70,14 +70,45 @@ OUTCOME_TEXTS = {
 }
 
 
+def _buyer_name(dispute: Dispute) -> str:
+    return dispute.buyer.get_full_name() or dispute.buyer.username
+
+
+def acted_by(actor, dispute: Dispute, viewer: User | None) -> str:
+    """Who did it, for the reader: "by you", the other party named, staff, or the system."""
+    if actor is None:
+        return _("automatically")
+    if viewer is not None and actor.pk == viewer.pk:
+        return _("by you")
+    if actor.pk == dispute.buyer_id:
+        return _("by %(name)s, the buyer") % {"name": _buyer_name(dispute)}
+    if actor.store_id and actor.store_id == dispute.store_id:
+        return _("by %(store)s, the seller") % {"store": dispute.store.name}
+    return _("by marketplace staff")
+
+
+def author_name(author, dispute: Dispute, viewer: User | None) -> str:
+    """Who wrote a message, for the reader."""
+    if viewer is not None and author.pk == viewer.pk:
+        return _("You")
+    if author.pk == dispute.buyer_id:
+        return _("%(name)s, the buyer") % {"name": _buyer_name(dispute)}
+    if author.store_id and author.store_id == dispute.store_id:
+        return _("%(store)s, the seller") % {"store": dispute.store.name}
+    return _("Marketplace staff")
+
+
 @dataclass(frozen=True)
 class TimelineEntry:
     event: DisputeEvent
     note: str  # what happened, in words: the outcome of a deadline, a reason someone wrote, an RMA code
+    by: str = ""  # who did it, for the reader
 
 
-def timeline(events: list[DisputeEvent]) -> list[TimelineEntry]:
-    """The timeline as people read it: codes stored in the events become sentences."""
+def timeline(events: list[DisputeEvent], dispute: Dispute | None = None, viewer: User | None = None
+             ) -> list[TimelineEntry]:
+    """The timeline as people read it: codes stored in the events become sentences, and the
+    actor is "you" or named."""
     entries = []
     for event in events:
         details = event.details or {}
@@ -92,7 +123,8 @@ def timeline(events: list[DisputeEvent]) -> list[TimelineEntry]:
                 note = "%s %s" % (_("Issued automatically because the seller did not answer in time."), note)
         else:
             note = str(details.get("reason", ""))
-        entries.append(TimelineEntry(event, note))
+        by = acted_by(event.actor, dispute, viewer) if dispute is not None else ""
+        entries.append(TimelineEntry(event, note, by))
     return entries
 
 

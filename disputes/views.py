@@ -28,7 +28,7 @@ from .forms import (
 )
 from .lifecycle import Party
 from .models import Dispute, DisputeAttachment, InstructionTemplate
-from .presentation import inspection_findings, next_step, time_left, timeline
+from .presentation import author_name, inspection_findings, next_step, time_left, timeline
 from .rules.conditions import RETURN_CONDITIONS
 from .services.answers import default_instructions_many, return_warehouses_for
 
@@ -184,7 +184,9 @@ def _render_detail(
             "message_form": message_form or DisputeMessageForm(),
             "forms": {**forms, **(bound or {})},
             **page_data,
-            "timeline": timeline(page_data["events"]),
+            "timeline": timeline(page_data["events"], dispute, request.user),
+            "thread": [(message, author_name(message.author, dispute, request.user))
+                       for message in page_data["thread"]],
         },
         status=status,
     )

@@ -524,7 +524,7 @@ def test_withdrawing_says_it_is_not_a_settlement_and_offers_reopening(client, li
             "stopped.") in before
     assert response.redirect_chain == [(detail_url(dispute), 302)]
     content = response.content.decode()
-    assert "The buyer withdrew the dispute. It is closed without a refund, not settled." in content
+    assert "You withdrew the dispute. It is closed without a refund, not settled." in content
     assert "You can reopen it once, until 24 Mar 2025; it continues where it stopped." in content
     assert "Reopen dispute" in content and "Withdraw dispute" not in content
     assert messages_of(response) == [

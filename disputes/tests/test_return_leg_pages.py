@@ -285,7 +285,7 @@ def test_a_local_return_from_the_opening_form_to_the_refund(
     # And the buyer's page says so.
     final = anna.get(detail_url(dispute))
     assert '<span class="status status--refunded">Refunded</span>' in text_of(final)
-    assert "The buyer was refunded. The dispute is settled." in text_of(final)
+    assert "You were refunded. The dispute is settled." in text_of(final)
     assert final.context["forms"] == {}
 
 

@@ -67,3 +67,31 @@ def test_a_passed_deadline_reads_as_a_sentence(client, clock):
 
     assert "The seller did not answer within 5 days, so the buyer is refunded the amount asked." in timeline
     assert "seller_timeout_refunded" not in timeline
+
+
+def test_the_reader_is_you_and_the_other_party_is_named(client):
+    from accounts.tests.factories import SellerFactory
+    from catalog.models import Warehouse
+    from disputes.services import dispute_message_post, dispute_send_instructions
+
+    line = disputable_line(price=PAID)
+    buyer = line.order.buyer
+    seller = SellerFactory(store=line.order.store)
+    dispute = dispute_open(buyer=buyer, order_line=line, kind="return", route="local", amount=PAID,
+                           reason="changed_mind")
+    dispute_send_instructions(dispute=dispute, seller=seller, method="drop_off", carrier="Russian Post",
+                              warehouse=Warehouse.objects.get(store=line.order.store))
+    dispute_message_post(dispute=dispute, author=buyer, body="Thank you.")
+    buyer_name, store = buyer.get_full_name(), line.order.store.name
+
+    buyers_timeline = timeline_of(client, dispute)
+    buyers_page = client.get(reverse("disputes:dispute_detail", args=[dispute.pk])).content.decode()
+    client.force_login(seller)
+    sellers_page = client.get(reverse("disputes:dispute_detail", args=[dispute.pk])).content.decode()
+
+    assert "Dispute opened</strong>\n      <span class=\"muted\">by you</span>" in buyers_timeline
+    assert f"by {store}, the seller" in buyers_timeline
+    assert "by the buyer" not in buyers_timeline
+    assert "<header><strong>You</strong>" in buyers_page
+    assert f"by {buyer_name}, the buyer" in sellers_page
+    assert f"<header><strong>{buyer_name}, the buyer</strong>" in sellers_page
