@@ -1,5 +1,6 @@
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -27,7 +28,7 @@ from .forms import (
     ShipForm,
 )
 from .lifecycle import Party
-from .models import Dispute, DisputeAttachment, InstructionTemplate
+from .models import Dispute, DisputeAttachment, InstructionTemplate, Refund
 from .presentation import author_name, inspection_findings, next_step, time_left, timeline
 from .rules.conditions import RETURN_CONDITIONS
 from .services.answers import default_instructions_many, return_warehouses_for
@@ -176,6 +177,8 @@ def _render_detail(
             "shipment": getattr(dispute, "shipment", None),
             "inspection": getattr(dispute, "inspection", None),
             "findings": inspection_findings(getattr(dispute, "inspection", None)),
+            # What was actually paid back, which after a partial decision is not what was asked.
+            "refunded": sum((r.amount for r in page_data["refunds"] if r.status == Refund.Status.PAID), Decimal(0)),
             "can_withdraw": "withdraw" in allowed,
             "can_reopen": "reopen" in allowed,
             # Where the buyer would look for Withdraw or Reopen: why there is none, with the date.

@@ -95,3 +95,26 @@ def test_the_reader_is_you_and_the_other_party_is_named(client):
     assert "<header><strong>You</strong>" in buyers_page
     assert f"by {buyer_name}, the buyer" in sellers_page
     assert f"<header><strong>{buyer_name}, the buyer</strong>" in sellers_page
+
+
+def test_after_a_partial_staff_refund_the_page_shows_what_was_paid(client, django_capture_on_commit_callbacks):
+    from accounts.tests.factories import SellerFactory, StaffFactory
+    from disputes.services import dispute_escalate, dispute_reject, dispute_staff_decide
+
+    line = disputable_line(price=PAID)
+    seller = SellerFactory(store=line.order.store)
+    dispute = dispute_open(buyer=line.order.buyer, order_line=line, kind="refund_only", route="", amount=PAID,
+                           reason="damaged", evidence=[photo()])
+    dispute_reject(dispute=dispute, seller=seller, reason="It left intact.")
+    dispute_escalate(dispute=dispute, buyer=dispute.buyer, reason="It arrived broken.")
+    staff = StaffFactory(permissions=["disputes.view_dispute", "disputes.change_dispute", "disputes.decide_dispute"])
+    with django_capture_on_commit_callbacks(execute=True):
+        dispute_staff_decide(dispute=dispute, staff=staff, decision="refund_partial", amount=Decimal("1000.00"),
+                             reason="Half of it was fine.")
+    client.force_login(dispute.buyer)
+
+    html = client.get(reverse("disputes:dispute_detail", args=[dispute.pk])).content.decode()
+
+    assert "<dt>Compensation asked</dt><dd>2,490.00\u00a0₽" in html
+    assert "<dt>Refunded</dt><dd><strong>1,000.00\u00a0₽</strong></dd>" in html
+    assert "You were refunded. The dispute is settled." in html
