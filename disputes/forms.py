@@ -90,6 +90,7 @@ class DisputeListFilterForm(forms.Form):
 
 
 class InstructionsForm(forms.Form):
+    no_templates_hint = ""
     template = forms.ModelChoiceField(
         label=_("Start from a template"), queryset=InstructionTemplate.objects.none(), required=False,
         help_text=_("Fills in the fields you leave empty."),
@@ -106,7 +107,12 @@ class InstructionsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["warehouse"].queryset = warehouses
         templates = InstructionTemplate.objects.filter(store_id=dispute.store_id)
-        self.fields["template"].queryset = templates
+        if templates.exists():
+            self.fields["template"].queryset = templates
+        else:  # nothing to start from: say where templates are made instead
+            del self.fields["template"]
+            self.no_templates_hint = _("You have no instruction templates yet; make them once on the Instruction "
+                                      "templates page of your seller desk and start from them here.")
         if not self.is_bound:
             self.initial.setdefault("warehouse", defaults.warehouse if defaults else warehouses.first())
             self.initial.setdefault("method", defaults.method if defaults else ReturnMethod.DROP_OFF)
@@ -114,7 +120,7 @@ class InstructionsForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        template = cleaned.get("template")
+        template = cleaned.get("template") if "template" in self.fields else None
         if template is not None:
             # The template fills what the seller left empty; it never overrides what was typed.
             if not cleaned.get("warehouse") and template.warehouse_id:

@@ -791,6 +791,19 @@ def test_every_action_belongs_to_one_side():
     assert sorted(SELLERS_ACTIONS + BUYERS_ACTIONS) == sorted(ALL_ACTIONS)
 
 
+def test_without_templates_the_form_says_where_they_are_made(buyer, seller, line):
+    dispute = local_return(line, buyer)
+
+    page = signed_in(seller).get(detail_url(dispute))
+
+    form = page.context["forms"]["instructions"]
+    assert "template" not in form.fields
+    assert form.initial["carrier"] == "Russian Post"  # as the automatic instructions would say
+    assert ("You have no instruction templates yet; make them once on the Instruction templates page of your seller "
+            "desk and start from them here.") in text_of(page)
+    assert f'href="{reverse("disputes:instruction_templates")}"' in text_of(page)
+
+
 def test_the_slip_waits_for_instructions_and_is_only_for_the_parties(buyer, seller, line, warehouse, other_seller):
     dispute = local_return(line, buyer)
     slip = reverse("disputes:return_slip", args=[dispute.pk])
@@ -1056,6 +1069,7 @@ def test_what_the_seller_typed_wins_over_the_template(buyer, seller, line, store
 
 def test_another_stores_template_is_not_a_choice(buyer, seller, line, warehouse, other_seller):
     theirs = InstructionTemplate.objects.create(store=other_seller.store, name="Theirs", carrier="DPD", text="No.")
+    InstructionTemplate.objects.create(store=seller.store, name="Ours", carrier="CDEK", text="Yes.")
     dispute = local_return(line, buyer)
     before = snapshot()
 

@@ -118,3 +118,24 @@ def test_after_a_partial_staff_refund_the_page_shows_what_was_paid(client, djang
     assert "<dt>Compensation asked</dt><dd>2,490.00\u00a0₽" in html
     assert "<dt>Refunded</dt><dd><strong>1,000.00\u00a0₽</strong></dd>" in html
     assert "You were refunded. The dispute is settled." in html
+
+
+def test_the_opening_form_names_what_was_chosen_and_promises_nothing_unavailable(client):
+    from catalog.tests.factories import StoreFactory, WarehouseFactory
+
+    store = StoreFactory()
+    WarehouseFactory(store=store, country="RU", city="Podolsk")
+    ru_line = disputable_line(price=PAID, store=store, warehouse_country=None)
+    ua_line = disputable_line(price=PAID, store=store, warehouse_country=None, country="UA")
+
+    client.force_login(ru_line.order.buyer)
+    russian = client.get(reverse("disputes:dispute_open", args=[ru_line.pk])).content.decode()
+    client.force_login(ua_line.order.buyer)
+    ukrainian = client.get(reverse("disputes:dispute_open", args=[ua_line.pk])).content.decode()
+
+    assert 'id="open-dispute-submit"' in russian and ">Local return</button>" in russian
+    assert "send it to a return warehouse in Russia; no proof needed" in russian
+    assert ">Open dispute</button>" in ukrainian
+    assert "return warehouse in Ukraine" not in ukrainian.split('id="local-return-reasons"')[0]
+    assert "not available for this item; see why below" in ukrainian
+    assert "<script>" not in russian  # no inline script: the behaviour is in static/js/dispute_open.js
