@@ -1,11 +1,41 @@
-"""How dates read in messages and e-mails: the same short form the pages use."""
+"""How dates read on pages, in messages and in e-mails: one short form, in the reader's language.
+
+English: "9 Dec 2026, 15:30". Russian writes abbreviated months in the genitive, as the
+common (CLDR) form does: "9 дек. 2026, 15:30", "9 мая 2026" — not Django's "9 Дек 2026".
+Times are in the site's time zone.
+"""
 from datetime import datetime
 
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 
-SHORT_DATETIME = "j M Y, H:i"
+# Abbreviated months in the form a date uses them ("9 дек.", "1 мая"), where Django's "M"
+# does not give it.
+MONTHS_SHORT = {
+    "ru": ("янв.", "февр.", "мар.", "апр.", "мая", "июн.", "июл.", "авг.", "сент.", "окт.", "нояб.", "дек."),
+}
+
+
+def _day_month(moment: datetime) -> str:
+    months = MONTHS_SHORT.get((translation.get_language() or "").split("-")[0])
+    if months:
+        return f"{moment.day} {months[moment.month - 1]}"
+    return formats.date_format(moment, "j M")
+
+
+def day_month(moment: datetime, *, with_time: bool = False) -> str:
+    """``9 Dec`` (``9 Dec, 15:30``): for lists, where the year is the current one."""
+    moment = timezone.localtime(moment)
+    text = _day_month(moment)
+    return f"{text}, {moment:%H:%M}" if with_time else text
+
+
+def local_date(moment: datetime) -> str:
+    """``9 Dec 2026`` in the site's time zone and the active language."""
+    moment = timezone.localtime(moment)
+    return f"{_day_month(moment)} {moment.year}"
 
 
 def local_datetime(moment: datetime) -> str:
-    """``1 Dec 2026, 14:00`` in the site's time zone and the active language."""
-    return formats.date_format(timezone.localtime(moment), SHORT_DATETIME)
+    """``9 Dec 2026, 15:30`` in the site's time zone and the active language."""
+    moment = timezone.localtime(moment)
+    return f"{_day_month(moment)} {moment.year}, {moment:%H:%M}"
