@@ -320,7 +320,8 @@ def test_the_opening_form_reads_and_writes_amounts_the_russian_way(client, line)
 
     assert 'name="amount" value="2490,00" inputmode="decimal"' in page.content.decode()
     assert refused.context["form"].errors["amount"] == [
-        "The compensation cannot be more than 2\u00a0490,00\u00a0₽, what you paid for this item minus refunds."
+        "Компенсация не может быть больше 2\u00a0490,00\u00a0₽ — это сумма, которую вы заплатили за товар, за "
+        "вычетом уже возвращённых денег."
     ]
     assert accepted.status_code == 302
     assert Dispute.objects.get().amount == PAID

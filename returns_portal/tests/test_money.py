@@ -25,7 +25,7 @@ from returns_portal.money import (
 NBSP, NNBSP = "\u00a0", "\u202f"
 EXAMPLE_EN = "Enter an amount like 1,234.56."
 EXAMPLE_EN_JPY = "Enter an amount like 1,234."
-EXAMPLE_RU = f"Enter an amount like 1{NBSP}234,56."
+EXAMPLE_RU = f"Введите сумму в формате 1{NBSP}234,56."  # the Russian catalog's words
 NO_DECIMALS_JPY = "Amounts in JPY have no decimal places."
 TWO_DECIMALS_RUB = "Amounts in RUB can have at most 2 decimal places."
 TOO_LARGE = "This amount is too large."
@@ -164,7 +164,7 @@ def test_anything_else_is_refused_with_a_plain_message(raw, currency, code, mess
         ("en", "RUB", EXAMPLE_EN),
         ("en", "JPY", EXAMPLE_EN_JPY),
         ("ru", "RUB", EXAMPLE_RU),
-        ("ru", "JPY", f"Enter an amount like 1{NBSP}234."),
+        ("ru", "JPY", f"Введите сумму в формате 1{NBSP}234."),
     ],
 )
 def test_the_example_is_written_for_the_reader_and_the_currency(language, currency, message):
@@ -177,7 +177,7 @@ def test_the_example_is_written_for_the_reader_and_the_currency(language, curren
 def test_the_decimal_places_message_counts_in_words(settings):
     settings.CURRENCY_DECIMALS = {"XAA": 1, "RUB": 2}
 
-    with pytest.raises(InvalidAmount) as one:
+    with translation.override("en"), pytest.raises(InvalidAmount) as one:
         parse_amount("1.25", "XAA")
 
     assert one.value.message == "Amounts in XAA can have at most 1 decimal place."
