@@ -130,15 +130,19 @@ def test_three_clicks_on_open_dispute_open_one_dispute():
 
 def holding_the_write_lock(post, began: threading.Event):
     """``post`` run in this thread; ``began`` is set once its transaction holds SQLite's write
-    lock (BEGIN IMMEDIATE returned), so another thread can be started against it."""
+    lock (BEGIN IMMEDIATE returned), so another thread can be started against it — or once it
+    has finished without one (the page refused it before any write: the other click won)."""
     def signal_after_begin(execute, sql, params, many, context):
         result = execute(sql, params, many, context)
         if sql.startswith("BEGIN"):
             began.set()
         return result
 
-    with connection.execute_wrapper(signal_after_begin):
-        return post()
+    try:
+        with connection.execute_wrapper(signal_after_begin):
+            return post()
+    finally:
+        began.set()
 
 
 def test_the_seller_sending_instructions_races_the_sweep_with_one_winner():
