@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -119,6 +120,17 @@ class Product(models.Model):
         return reverse("catalog:product_detail", args=[self.pk])
 
 
+def serves_store(store) -> Q:
+    """A warehouse takes returns of ``store``'s goods (a store or its id) when the store or the
+    marketplace runs it."""
+    return Q(store__isnull=True) | Q(store=store)
+
+
+class ReturnCoverage(NamedTuple):
+    for_store: bool  # a return point of the store's goods: its own warehouse or the marketplace's
+    anybody: bool  # any return warehouse at all, of the marketplace or of any store
+
+
 class WarehouseQuerySet(models.QuerySet):
     def accepting_returns(self) -> "WarehouseQuerySet":
         return self.filter(is_active=True, accepts_returns=True)
@@ -126,7 +138,7 @@ class WarehouseQuerySet(models.QuerySet):
     def return_points_for(self, store: Store) -> "WarehouseQuerySet":
         """Warehouses that take returns of ``store``'s goods: the store's own first, then the
         platform's (NULLs ordered explicitly: SQLite and PostgreSQL disagree by default)."""
-        return self.accepting_returns().filter(Q(store__isnull=True) | Q(store=store)).order_by(
+        return self.accepting_returns().filter(serves_store(store)).order_by(
             models.F("store").asc(nulls_last=True), "pk"
         )
 
@@ -145,9 +157,14 @@ class WarehouseQuerySet(models.QuerySet):
                     chosen.setdefault((store_id, warehouse.country), warehouse)
         return chosen
 
-    def return_countries_for(self, store: Store) -> frozenset[str]:
-        """Countries where ``store``'s goods can be returned locally."""
-        return frozenset(self.return_points_for(store).order_by().values_list("country", flat=True).distinct())
+    def return_coverage(self, *, store_id: int, country: str) -> ReturnCoverage:
+        """Who takes returns in ``country``: a return point of the store's goods (see
+        ``return_points_for``), and anybody at all (the marketplace or any store). One query."""
+        counts = self.accepting_returns().filter(country=country).aggregate(
+            for_store=models.Count("pk", filter=serves_store(store_id)),
+            anybody=models.Count("pk"),
+        )
+        return ReturnCoverage(for_store=counts["for_store"] > 0, anybody=counts["anybody"] > 0)
 
 
 class Warehouse(models.Model):

@@ -79,12 +79,15 @@ def product_for_catalog(pk: int) -> Product:
 
 
 def local_return_facts(product: Product, country: str) -> LocalReturnFacts:
+    """What the local-return rules judge for a buyer in ``country``. One query (the warehouses)."""
+    coverage = Warehouse.objects.return_coverage(store_id=product.store_id, country=country)
     return LocalReturnFacts(
         buyer_country=country,
         seller_offers_local_return=product.local_return,
         category_name=product.category.name,
         category_allows_local_return=product.category.local_return_allowed,
-        return_warehouse_countries=Warehouse.objects.return_countries_for(product.store),
+        return_point_in_country=coverage.for_store,
+        any_return_warehouse_in_country=coverage.anybody,
     )
 
 
