@@ -68,9 +68,26 @@ class ProductQuerySet(models.QuerySet):
     def active(self) -> "ProductQuerySet":
         return self.filter(is_active=True, store__is_active=True)
 
-    def with_local_return(self) -> "ProductQuerySet":
-        """Goods whose seller has opted in to local return."""
-        return self.filter(local_return=True)
+    def with_local_return_in(self, country: str) -> "ProductQuerySet":
+        """Annotate ``local_return_available``: local return of the product is available to a
+        buyer in ``country`` -- its seller opts in, its category allows it, and an active
+        warehouse there takes returns of its store's goods (the store's own or the
+        marketplace's). The one definition behind the catalog's filter and badge; the rule
+        chain (``disputes.rules.local_return``) says the same from facts, and a test keeps
+        the two in agreement."""
+        takes_returns_here = Warehouse.objects.accepting_returns().filter(country=country)
+        # ``serves_store`` as two EXISTS, not one with "store IS NULL OR store = outer": PostgreSQL
+        # then checks the marketplace's once (an InitPlan) and hashes the stores' (a hashed
+        # SubPlan) instead of scanning the warehouses again for every product.
+        return_point = models.Exists(takes_returns_here.filter(store__isnull=True)) | models.Exists(
+            takes_returns_here.filter(store=models.OuterRef("store_id"))
+        )
+        return self.annotate(
+            local_return_available=models.ExpressionWrapper(
+                Q(local_return=True, category__local_return_allowed=True) & return_point,
+                output_field=models.BooleanField(),
+            )
+        )
 
     def stocked_in(self, country: str) -> "ProductQuerySet":
         """Goods held in stock in an active warehouse of ``country`` (the MALL)."""

@@ -57,18 +57,21 @@ def category_with_descendant_ids(tree: list[CategoryNode], category: Category) -
 
 def products_for_catalog(
     *,
+    country: str,
     search: str = "",
     category_ids: set[int] | None = None,
     local_return_only: bool = False,
     stocked_in_country: str | None = None,
 ) -> ProductQuerySet:
-    products = Product.objects.active().select_related("store", "category")
+    """Goods on sale for a viewer in ``country``, each annotated ``local_return_available``
+    (the badge); ``local_return_only`` keeps just those (the filter)."""
+    products = Product.objects.active().select_related("store", "category").with_local_return_in(country)
     if search:
         products = products.filter(Q(title__icontains=search) | Q(description__icontains=search))
     if category_ids is not None:
         products = products.filter(category_id__in=category_ids)
     if local_return_only:
-        products = products.with_local_return()
+        products = products.filter(local_return_available=True)
     if stocked_in_country:
         products = products.stocked_in(stocked_in_country)
     return products
