@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -67,9 +68,26 @@ class ProductQuerySet(models.QuerySet):
     def active(self) -> "ProductQuerySet":
         return self.filter(is_active=True, store__is_active=True)
 
-    def with_local_return(self) -> "ProductQuerySet":
-        """Goods whose seller has opted in to local return."""
-        return self.filter(local_return=True)
+    def with_local_return_in(self, country: str) -> "ProductQuerySet":
+        """Annotate ``local_return_available``: local return of the product is available to a
+        buyer in ``country`` -- its seller opts in, its category allows it, and an active
+        warehouse there takes returns of its store's goods (the store's own or the
+        marketplace's). The one definition behind the catalog's filter and badge; the rule
+        chain (``disputes.rules.local_return``) says the same from facts, and a test keeps
+        the two in agreement."""
+        takes_returns_here = Warehouse.objects.accepting_returns().filter(country=country)
+        # ``serves_store`` as two EXISTS, not one with "store IS NULL OR store = outer": PostgreSQL
+        # then checks the marketplace's once (an InitPlan) and hashes the stores' (a hashed
+        # SubPlan) instead of scanning the warehouses again for every product.
+        return_point = models.Exists(takes_returns_here.filter(store__isnull=True)) | models.Exists(
+            takes_returns_here.filter(store=models.OuterRef("store_id"))
+        )
+        return self.annotate(
+            local_return_available=models.ExpressionWrapper(
+                Q(local_return=True, category__local_return_allowed=True) & return_point,
+                output_field=models.BooleanField(),
+            )
+        )
 
     def stocked_in(self, country: str) -> "ProductQuerySet":
         """Goods held in stock in an active warehouse of ``country`` (the MALL)."""
@@ -119,6 +137,17 @@ class Product(models.Model):
         return reverse("catalog:product_detail", args=[self.pk])
 
 
+def serves_store(store) -> Q:
+    """A warehouse takes returns of ``store``'s goods (a store or its id) when the store or the
+    marketplace runs it."""
+    return Q(store__isnull=True) | Q(store=store)
+
+
+class ReturnCoverage(NamedTuple):
+    for_store: bool  # a return point of the store's goods: its own warehouse or the marketplace's
+    anybody: bool  # any return warehouse at all, of the marketplace or of any store
+
+
 class WarehouseQuerySet(models.QuerySet):
     def accepting_returns(self) -> "WarehouseQuerySet":
         return self.filter(is_active=True, accepts_returns=True)
@@ -126,7 +155,7 @@ class WarehouseQuerySet(models.QuerySet):
     def return_points_for(self, store: Store) -> "WarehouseQuerySet":
         """Warehouses that take returns of ``store``'s goods: the store's own first, then the
         platform's (NULLs ordered explicitly: SQLite and PostgreSQL disagree by default)."""
-        return self.accepting_returns().filter(Q(store__isnull=True) | Q(store=store)).order_by(
+        return self.accepting_returns().filter(serves_store(store)).order_by(
             models.F("store").asc(nulls_last=True), "pk"
         )
 
@@ -145,9 +174,14 @@ class WarehouseQuerySet(models.QuerySet):
                     chosen.setdefault((store_id, warehouse.country), warehouse)
         return chosen
 
-    def return_countries_for(self, store: Store) -> frozenset[str]:
-        """Countries where ``store``'s goods can be returned locally."""
-        return frozenset(self.return_points_for(store).order_by().values_list("country", flat=True).distinct())
+    def return_coverage(self, *, store_id: int, country: str) -> ReturnCoverage:
+        """Who takes returns in ``country``: a return point of the store's goods (see
+        ``return_points_for``), and anybody at all (the marketplace or any store). One query."""
+        counts = self.accepting_returns().filter(country=country).aggregate(
+            for_store=models.Count("pk", filter=serves_store(store_id)),
+            anybody=models.Count("pk"),
+        )
+        return ReturnCoverage(for_store=counts["for_store"] > 0, anybody=counts["anybody"] > 0)
 
 
 class Warehouse(models.Model):

@@ -57,18 +57,21 @@ def category_with_descendant_ids(tree: list[CategoryNode], category: Category) -
 
 def products_for_catalog(
     *,
+    country: str,
     search: str = "",
     category_ids: set[int] | None = None,
     local_return_only: bool = False,
     stocked_in_country: str | None = None,
 ) -> ProductQuerySet:
-    products = Product.objects.active().select_related("store", "category")
+    """Goods on sale for a viewer in ``country``, each annotated ``local_return_available``
+    (the badge); ``local_return_only`` keeps just those (the filter)."""
+    products = Product.objects.active().select_related("store", "category").with_local_return_in(country)
     if search:
         products = products.filter(Q(title__icontains=search) | Q(description__icontains=search))
     if category_ids is not None:
         products = products.filter(category_id__in=category_ids)
     if local_return_only:
-        products = products.with_local_return()
+        products = products.filter(local_return_available=True)
     if stocked_in_country:
         products = products.stocked_in(stocked_in_country)
     return products
@@ -79,12 +82,15 @@ def product_for_catalog(pk: int) -> Product:
 
 
 def local_return_facts(product: Product, country: str) -> LocalReturnFacts:
+    """What the local-return rules judge for a buyer in ``country``. One query (the warehouses)."""
+    coverage = Warehouse.objects.return_coverage(store_id=product.store_id, country=country)
     return LocalReturnFacts(
         buyer_country=country,
         seller_offers_local_return=product.local_return,
         category_name=product.category.name,
         category_allows_local_return=product.category.local_return_allowed,
-        return_warehouse_countries=Warehouse.objects.return_countries_for(product.store),
+        return_point_in_country=coverage.for_store,
+        any_return_warehouse_in_country=coverage.anybody,
     )
 
 

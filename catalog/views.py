@@ -34,6 +34,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
         category_ids = selectors.category_with_descendant_ids(tree, current_category)
 
     products = selectors.products_for_catalog(
+        country=country,
         search=filters.get("q", ""),
         category_ids=category_ids,
         local_return_only=filters.get("local_return", False),

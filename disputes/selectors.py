@@ -144,7 +144,6 @@ def eligibility_facts(
     amount: Decimal | None,
     evidence_count: int,
     now: datetime | None = None,
-    warehouse_countries: frozenset[str] | None = None,
     earlier: Dispute | None | bool = False,
     exclude: Dispute | None = None,
 ) -> DisputeFacts:
@@ -152,6 +151,7 @@ def eligibility_facts(
     when the caller has read it (None: there is none); otherwise it is read here."""
     order = line.order
     category = line.product.category
+    coverage = Warehouse.objects.return_coverage(store_id=line.product.store_id, country=order.delivery_country)
     return DisputeFacts(
         buyer_id=buyer.pk,
         line_buyer_id=order.buyer_id,
@@ -171,10 +171,8 @@ def eligibility_facts(
         seller_offers_local_return=line.product.local_return,
         category_name=category.name,
         category_allows_local_return=category.local_return_allowed,
-        return_warehouse_countries=(
-            warehouse_countries if warehouse_countries is not None
-            else Warehouse.objects.return_countries_for(line.product.store)
-        ),
+        return_point_in_country=coverage.for_store,
+        any_return_warehouse_in_country=coverage.anybody,
     )
 
 

@@ -54,7 +54,8 @@ class DisputeFacts:
     seller_offers_local_return: bool
     category_name: str
     category_allows_local_return: bool
-    return_warehouse_countries: frozenset[str]
+    return_point_in_country: bool
+    any_return_warehouse_in_country: bool
 
     @property
     def is_local_return(self) -> bool:

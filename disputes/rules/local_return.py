@@ -21,8 +21,10 @@ class LocalReturnFacts:
     seller_offers_local_return: bool
     category_name: str
     category_allows_local_return: bool
-    # Countries with an active return warehouse of the marketplace or of this seller.
-    return_warehouse_countries: frozenset[str]
+    # In the buyer's country: an active warehouse that takes returns of this seller's goods
+    # (the seller's own or the marketplace's), and an active return warehouse of anybody at all.
+    return_point_in_country: bool
+    any_return_warehouse_in_country: bool
 
 
 class SellerOffersLocalReturn(Rule):
@@ -51,17 +53,19 @@ class ReturnWarehouseInCountry(Rule):
     def check(self, facts: LocalReturnFacts) -> RuleResult:
         if not facts.buyer_country:
             return self.failed(_("We do not know your country, so we cannot tell whether local return is possible."))
-        if facts.buyer_country in facts.return_warehouse_countries:
+        if facts.return_point_in_country:
             return self.passed()
-        message = _(
-            "Local return is not available in %(country)s: there is no return warehouse in your country."
-        ) % {"country": country_name(facts.buyer_country)}
-        if facts.return_warehouse_countries:
-            names = sorted(country_name(code) for code in facts.return_warehouse_countries)
-            message += " " + _("For this product it is available in: %(countries)s.") % {
-                "countries": ", ".join(names)
-            }
-        return self.failed(message)
+        country = country_name(facts.buyer_country)
+        if facts.any_return_warehouse_in_country:
+            # Others take returns there, just not of this seller's goods: say so, not "none in your country".
+            return self.failed(
+                _("This seller has no return warehouse in %(country)s, so local return is not available "
+                  "for this product.") % {"country": country}
+            )
+        return self.failed(
+            _("Local return is not available in %(country)s: there is no return warehouse in your country.")
+            % {"country": country}
+        )
 
 
 def local_return_chain() -> RuleChain:

@@ -37,9 +37,9 @@ TOO_MUCH = "The compensation cannot be more than 2,490.00\u00a0₽, what you pai
 NEEDS_EVIDENCE = "Attach at least one photo or video showing the problem."
 SELLER_NO_LOCAL = "The seller does not offer local return for this product."
 CATEGORY_NO_LOCAL = "Goods in the category “Skin care” cannot be returned locally."
-UKRAINE = (
-    "Local return is not available in Ukraine: there is no return warehouse in your country."
-    " For this product it is available in: Russia."
+UKRAINE = "Local return is not available in Ukraine: there is no return warehouse in your country."
+SELLER_HAS_NONE_IN_RUSSIA = (
+    "This seller has no return warehouse in Russia, so local return is not available for this product."
 )
 
 ALL_CODES = [
@@ -76,7 +76,8 @@ def facts(**overrides) -> DisputeFacts:
         "seller_offers_local_return": True,
         "category_name": "Skin care",
         "category_allows_local_return": True,
-        "return_warehouse_countries": frozenset({"RU"}),
+        "return_point_in_country": True,
+        "any_return_warehouse_in_country": True,
     }
     return DisputeFacts(**{**defaults, **overrides})
 
@@ -285,7 +286,8 @@ LOCAL_RETURN_BROKEN = {
     "seller_offers_local_return": False,
     "category_allows_local_return": False,
     "buyer_country": "UA",
-    "return_warehouse_countries": frozenset({"RU"}),
+    "return_point_in_country": False,
+    "any_return_warehouse_in_country": False,
 }
 
 
@@ -311,11 +313,12 @@ def test_local_return_rules_pass_when_no_local_return_is_asked(rule, code, kind,
          failed("seller_offers_local_return", SELLER_NO_LOCAL)),
         (LocalReturnAllowedForCategory, {"category_allows_local_return": False},
          failed("category_allows_local_return", CATEGORY_NO_LOCAL)),
-        (LocalReturnWarehouseInCountry, {"buyer_country": "UA"},
+        (LocalReturnWarehouseInCountry,
+         {"buyer_country": "UA", "return_point_in_country": False, "any_return_warehouse_in_country": False},
          failed("return_warehouse_in_country", UKRAINE)),
-        (LocalReturnWarehouseInCountry, {"buyer_country": "UA", "return_warehouse_countries": frozenset()},
-         failed("return_warehouse_in_country",
-                "Local return is not available in Ukraine: there is no return warehouse in your country.")),
+        (LocalReturnWarehouseInCountry,
+         {"buyer_country": "RU", "return_point_in_country": False, "any_return_warehouse_in_country": True},
+         failed("return_warehouse_in_country", SELLER_HAS_NONE_IN_RUSSIA)),
     ],
 )
 def test_local_return_rules_delegate_for_a_local_return(rule, overrides, expected):
@@ -359,6 +362,8 @@ def test_the_chain_reports_every_failure_at_once():
         earlier_dispute=OPEN_DISPUTE,
         amount=Decimal("2490.01"),
         buyer_country="UA",
+        return_point_in_country=False,
+        any_return_warehouse_in_country=False,
     )
 
     result = check_eligibility(given)

@@ -32,6 +32,9 @@ PAID = Decimal("2490.00")
 DISPUTE_LIST = reverse("disputes:dispute_list")
 ORDER_LIST = reverse("orders:order_list")
 UKRAINE_REASON = "Local return is not available in Ukraine: there is no return warehouse in your country."
+SELLER_HAS_NONE_IN_RUSSIA = (
+    "This seller has no return warehouse in Russia, so local return is not available for this product."
+)
 
 
 def open_url(line) -> str:
@@ -194,8 +197,29 @@ def test_a_ukrainian_buyer_sees_local_return_disabled_and_why(client, ua_line):
     assert response.context["options"].local_return_available is False
     content = response.content.decode()
     assert 'value="local" id="id_route_0" disabled aria-describedby="local-return-reasons"' in content
-    assert UKRAINE_REASON in content
+    # Exactly the reason: the seller's warehouse in Russia is no help to a buyer in Ukraine.
+    assert f"<li>{UKRAINE_REASON}</li>" in content
+    assert response.context["options"].local_return.messages == (UKRAINE_REASON,)
     assert '<input type="radio" name="route" value="international" id="id_route_1" checked>' in content
+
+
+def test_a_russian_buyer_is_told_when_this_seller_has_no_return_warehouse_in_russia(client, buyer, store):
+    """Another store takes returns in Russia, the marketplace does not, and this seller has
+    none there: the form names the seller, not the buyer's country, as the reason."""
+    other_store = StoreFactory(name="Bosphorus Textiles")
+    line = disputable_line(buyer=buyer, store=other_store, price=PAID, warehouse_country=None)
+
+    response = client.get(open_url(line))
+
+    assert response.status_code == 200
+    options = response.context["options"]
+    assert options.can_open is True
+    assert options.local_return_available is False
+    assert options.local_return.messages == (SELLER_HAS_NONE_IN_RUSSIA,)
+    content = response.content.decode()
+    assert 'value="local" id="id_route_0" disabled aria-describedby="local-return-reasons"' in content
+    assert f"<li>{SELLER_HAS_NONE_IN_RUSSIA}</li>" in content
+    assert "there is no return warehouse in your country" not in content
 
 
 def test_a_ukrainian_buyer_posting_a_local_return_anyway_is_refused(client, ua_line):

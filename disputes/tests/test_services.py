@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import BuyerFactory, SellerFactory, StaffFactory
 from catalog.models import Category
-from catalog.tests.factories import CategoryFactory, WarehouseFactory
+from catalog.tests.factories import CategoryFactory, StoreFactory, WarehouseFactory
 from disputes.models import Dispute, DisputeAttachment, DisputeEvent, DisputeMessage
 from disputes.services import (
     NotEligible,
@@ -292,9 +292,23 @@ def test_local_return_is_refused_to_a_buyer_in_ukraine():
         open_dispute(line)
 
     assert_not_eligible(refused, "return_warehouse_in_country")
+    # The seller's return warehouse in Russia is no help to a buyer in Ukraine, and not worth mentioning.
     assert refused.value.message == (
         "Local return is not available in Ukraine: there is no return warehouse in your country."
-        " For this product it is available in: Russia."
+    )
+    assert rows() == NOTHING
+
+
+def test_local_return_is_refused_when_only_another_sellers_warehouse_is_in_the_buyers_country():
+    line = disputable_line(price=PAID, warehouse_country=None)
+    WarehouseFactory(store=StoreFactory(), country="RU")
+
+    with pytest.raises(DomainError) as refused:
+        open_dispute(line)
+
+    assert_not_eligible(refused, "return_warehouse_in_country")
+    assert refused.value.message == (
+        "This seller has no return warehouse in Russia, so local return is not available for this product."
     )
     assert rows() == NOTHING
 
