@@ -442,7 +442,7 @@ def test_the_buyer_sees_which_condition_failed_and_may_accept_the_rejection(buye
     page = anna.get(detail_url(dispute))
     content = text_of(page)
     assert "<strong>Rejected: a return condition failed</strong>" in content
-    assert ("<li><code>signs_of_use</code> <strong>failed</strong>: "
+    assert ('<li data-condition="signs_of_use" data-outcome="fail"><code>signs_of_use</code> <strong>failed</strong>: '
             "No signs of use or damage. — Inspector: Deodorant stains under both arms</li>") in content
     assert "Received in a plain bag." in content
     assert "<code>brand_packaging</code>" not in content  # only what failed is listed
