@@ -1067,6 +1067,23 @@ def test_another_stores_template_is_not_a_choice(buyer, seller, line, warehouse,
     assert snapshot() == before
 
 
+def test_the_instructions_form_starts_from_the_default_carrier_when_the_buyers_country_has_no_return_warehouse(
+    seller, store, warehouse, settings
+):
+    # A buyer in Ukraine returns abroad: the store takes returns only in Russia, so there are no
+    # default instructions for Ukraine to start the form from (this page answered 500 once).
+    settings.DEFAULT_RETURN_CARRIER = "Nova Poshta"
+    line = disputable_line(buyer=BuyerFactory(country="UA"), store=store, price=PAID, warehouse_country=None)
+    dispute = DisputeFactory(order_line=line, route=Dispute.Route.INTERNATIONAL)
+
+    response = signed_in(seller).get(detail_url(dispute))
+
+    assert response.status_code == 200
+    form = response.context["forms"]["instructions"]
+    assert (form["warehouse"].value(), form["method"].value(), form["carrier"].value()) == (
+        warehouse.pk, "drop_off", "Nova Poshta")
+
+
 # --- paying a failed refund from the admin ------------------------------------------------------------
 
 
