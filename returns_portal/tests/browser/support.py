@@ -151,8 +151,10 @@ class Portal:
         with page.expect_navigation(wait_until="load") as navigation:
             page.locator(form).locator("[type=submit]").first.click()
         response = navigation.value
-        if status is not None:
-            assert response.status == status, (form, response.status, response.url)
+        if status is None:
+            assert response.status < 400, f"{form} answered HTTP {response.status} ({response.url})"
+        else:
+            assert response.status == status, f"{form} answered HTTP {response.status} ({response.url}), not {status}"
         if lands_on is not None:
             assert path_of(page) == lands_on, f"{form} landed on {page.url}, not {lands_on}"
         self.check_page(page)
@@ -160,8 +162,9 @@ class Portal:
 
     def follow(self, page, href: str):
         """Click the link to ``href`` (it must be on the page) and wait for the page."""
-        with page.expect_navigation(wait_until="load"):
+        with page.expect_navigation(wait_until="load") as navigation:
             page.locator(f'main a[href="{href}"]').first.click()
+        assert navigation.value.status == 200, f"the link to {href} answered HTTP {navigation.value.status}"
         assert path_of(page) == urlsplit(href).path, f"the link to {href} led to {page.url}"
         self.check_page(page)
         return page

@@ -218,6 +218,17 @@ def test_a_buyer_in_ukraine_is_told_why_there_is_no_local_return_and_returns_it_
     thumbnail.scroll_into_view_if_needed()
     buyer.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle())
     portal.shot(buyer, "dispute-with-photo")
+
+    # The seller finds it on the desk, sees the photo and every answer the lifecycle offers.
+    seller = portal.visitor("seller")
+    portal.goto(seller, reverse("disputes:seller_desk"))
+    portal.follow(seller, dispute_url(dispute))
+    for verb in ("instructions", "accept", "counter-offer", "reject"):
+        assert seller.locator(action_form(dispute, verb)).count() == 1, verb
+    thumbnail = seller.locator(f'img[src="{photo.get_absolute_url()}"]')
+    thumbnail.scroll_into_view_if_needed()
+    seller.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle())
+    portal.shot(seller, "seller-sees-the-photo")
     portal.assert_no_problems()
 
 
