@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -23,7 +22,6 @@ def language_set(request: HttpRequest) -> HttpResponse:
     response = redirect(next_url)
     if request.user.is_authenticated:
         user_language_set(user=request.user, language=code)
-    translation.activate(code)
     response.set_cookie(settings.LANGUAGE_COOKIE_NAME, code, max_age=settings.LANGUAGE_COOKIE_AGE,
                         samesite="Lax", secure=request.is_secure(), httponly=True)
     return response

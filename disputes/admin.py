@@ -128,6 +128,12 @@ class DisputeAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    def get_inline_instances(self, request, obj=None):
+        # A read-only inline without rows is a table of headers over no data (a screen reader
+        # announces an empty grid): left out until the dispute has such rows.
+        return [inline for inline in super().get_inline_instances(request, obj)
+                if obj is None or inline.model.objects.filter(dispute=obj).exists()]
+
     # Seeing disputes needs the view permission everywhere (DESIGN §5): Django would let the
     # change permission alone show them.
     def has_view_permission(self, request, obj=None) -> bool:

@@ -132,6 +132,8 @@ def timeline(events: list[DisputeEvent], dispute: Dispute | None = None, viewer:
 class Finding:
     text: str
     failed: bool  # a failed condition; else something marketplace staff decide
+    code: str = ""  # for machines (the browser tests read it), never shown
+    outcome: str = ""
 
 
 def inspection_findings(inspection) -> list[Finding]:
@@ -139,5 +141,5 @@ def inspection_findings(inspection) -> list[Finding]:
     if inspection is None:
         return []
     return [Finding(finding_text(f["code"], f["outcome"], (inspection.notes or {}).get(f["code"], "")),
-                    f["outcome"] == Outcome.FAIL)
+                    f["outcome"] == Outcome.FAIL, f["code"], f["outcome"])
             for f in inspection.findings if f.get("code") in CONDITIONS_BY_CODE]

@@ -1,6 +1,7 @@
 """Helpers shared by the test suites (imported by tests only)."""
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 
@@ -9,6 +10,12 @@ from django.db import connections
 from returns_portal.errors import DomainError
 
 TIMEOUT_SECONDS = 30
+
+# Browser tests drive Debian's Chromium (apt-get install chromium): Playwright's own browser
+# download does not work on these machines. These launch flags keep it off the network.
+CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
 
 
 def together(*attempts: Callable[[], object], timeout: float = TIMEOUT_SECONDS) -> list[tuple[str, object]]:

@@ -1,13 +1,18 @@
 from django.conf import settings
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
+from django.views.generic import RedirectView
 
 admin.site.site_header = _("Returns portal administration")
 admin.site.site_title = _("Returns portal")
 admin.site.index_title = _("Marketplace operations")
 
 urlpatterns = [
+    # Browsers ask every site for /favicon.ico (the admin and the return slip too): answer, not 404.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("img/favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
