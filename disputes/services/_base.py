@@ -156,7 +156,7 @@ STAFF, PAYERS = "staff:decide_dispute", "staff:pay_refund"
 
 def staff_with(codename: str) -> list[int]:
     """Active staff holding ``disputes.<codename>`` (directly, through a group, or superusers)."""
-    return list(User.objects.filter(is_active=True, is_staff=True)
+    return list(User.objects.filter(is_active=True, is_staff=True).order_by("pk")
                 .filter(Q(is_superuser=True)
                         | Q(user_permissions__codename=codename,
                             user_permissions__content_type__app_label="disputes")
@@ -185,7 +185,7 @@ def tell(
     members: dict[int, list[int]] = defaultdict(list)
     if SELLER in keys:
         for pk, store_id in User.objects.filter(store_id__in={d.store_id for d, _p in items},
-                                                is_active=True).values_list("pk", "store_id"):
+                                                is_active=True).order_by("pk").values_list("pk", "store_id"):
             members[store_id].append(pk)
     staff = {audience: staff_with(audience.removeprefix("staff:")) for audience in keys
              if audience.startswith("staff:")}
