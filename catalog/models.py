@@ -155,17 +155,17 @@ class WarehouseQuerySet(models.QuerySet):
     def return_points_for(self, store: Store) -> "WarehouseQuerySet":
         """Warehouses that take returns of ``store``'s goods: the store's own first, then the
         platform's (NULLs ordered explicitly: SQLite and PostgreSQL disagree by default)."""
-        return self.accepting_returns().filter(serves_store(store)).order_by(
-            models.F("store").asc(nulls_last=True), "pk"
-        )
+        return self._return_points(serves_store(store))
+
+    def _return_points(self, serving: Q) -> "WarehouseQuerySet":
+        return self.accepting_returns().filter(serving).order_by(models.F("store").asc(nulls_last=True), "pk")
 
     def first_return_points(self, pairs: set[tuple[int, str]]) -> dict[tuple[int, str], "Warehouse"]:
         """For each (store id, country): where a local return of that store's goods in that
         country goes — the first of ``return_points_for(store)`` there. One query for all."""
         stores = {store_id for store_id, _country in pairs}
-        candidates = self.accepting_returns().filter(
-            Q(store__isnull=True) | Q(store_id__in=stores), country__in={country for _store, country in pairs}
-        ).order_by(models.F("store").asc(nulls_last=True), "pk")
+        candidates = self._return_points(Q(store__isnull=True) | Q(store_id__in=stores)).filter(
+            country__in={country for _store, country in pairs})
         chosen: dict[tuple[int, str], Warehouse] = {}
         for warehouse in candidates:
             serves = [warehouse.store_id] if warehouse.store_id else stores

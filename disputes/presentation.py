@@ -15,6 +15,7 @@ from .models import Dispute, DisputeEvent
 from .rules.base import Outcome
 from .rules.conditions import CONDITIONS_BY_CODE
 from .rules.inspection import finding_text
+from .services import expiry
 
 
 @dataclass(frozen=True)
@@ -49,23 +50,24 @@ def time_left(deadline: datetime | None, now: datetime | None = None) -> str:
     return ngettext("%(n)d minute left", "%(n)d minutes left", minutes) % {"n": minutes}
 
 
-# What a timeline entry adds in words when the system acted: the outcome of a passed deadline.
+# What a timeline entry adds in words when the system acted: the outcome of a passed deadline
+# (the codes the expiry services record).
 OUTCOME_TEXTS = {
-    "seller_timeout_refunded": gettext_lazy(
+    expiry.SELLER_TIMEOUT_REFUNDED: gettext_lazy(
         "The seller did not answer within %(days)s days, so the buyer is refunded the amount asked."),
-    "seller_timeout_escalated": gettext_lazy(
+    expiry.SELLER_TIMEOUT_ESCALATED: gettext_lazy(
         "The seller did not answer within %(days)s days; marketplace staff will decide."),
-    "no_warehouse_escalated": gettext_lazy(
+    expiry.NO_WAREHOUSE_ESCALATED: gettext_lazy(
         "The seller did not send return instructions within %(days)s days, and no return warehouse in the "
         "buyer's country takes returns any more; marketplace staff will decide."),
-    "buyer_did_not_ship": gettext_lazy(
+    expiry.BUYER_DID_NOT_SHIP: gettext_lazy(
         "The goods were not shipped within %(days)s days of the return instructions; the dispute is closed "
         "without a refund."),
-    "receipt_timeout_refunded": gettext_lazy(
+    expiry.RECEIPT_TIMEOUT_REFUNDED: gettext_lazy(
         "The seller did not confirm receipt of the return within %(days)s days, so the buyer is refunded."),
-    "answer_timeout_closed": gettext_lazy(
+    expiry.ANSWER_TIMEOUT_CLOSED: gettext_lazy(
         "The buyer neither accepted nor escalated within %(days)s days; the dispute is closed as rejected."),
-    "staff_overdue_flagged": gettext_lazy(
+    expiry.STAFF_OVERDUE_FLAGGED: gettext_lazy(
         "Marketplace staff did not decide within %(days)s days; the dispute is flagged overdue."),
 }
 

@@ -29,6 +29,7 @@ from .forms import (
 )
 from .lifecycle import Party
 from .models import Dispute, DisputeAttachment, InstructionTemplate, Refund
+from .notices import address_text, warehouse_params
 from .presentation import author_name, inspection_findings, next_step, time_left, timeline
 from .rules.conditions import RETURN_CONDITIONS
 from .services.answers import default_instructions_many, return_warehouses_for
@@ -174,6 +175,9 @@ def _render_detail(
             "is_buyer": is_buyer,
             "is_seller": party == Party.SELLER,
             "instructions": getattr(dispute, "instructions", None),
+            # In the words of the buyer's notification: one address format everywhere.
+            "instructions_address": address_text(warehouse_params(dispute.instructions.warehouse))
+            if getattr(dispute, "instructions", None) else "",
             "shipment": getattr(dispute, "shipment", None),
             "inspection": getattr(dispute, "inspection", None),
             "findings": inspection_findings(getattr(dispute, "inspection", None)),

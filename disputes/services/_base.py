@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -22,6 +23,7 @@ from django.utils import timezone
 from accounts.models import User
 from notifications.services import Draft, notify_many
 from returns_portal.errors import DomainError, ErrorCode
+from returns_portal.money import check_amount, format_money
 
 from ..lifecycle import MOVES, RESUME, TERMINAL_STATES, Party, authorize, deadline_for, party_of
 from ..models import Dispute, DisputeAttachment, DisputeEvent
@@ -145,6 +147,16 @@ def _entering(move: str, target: str, now: datetime) -> dict:
     elif transition.target == RESUME:
         values.update(resolution=R.NONE, closed_at=None, reopened_at=now)
     return values
+
+
+def check_part_of_asked(amount, dispute: Dispute, refusal: str) -> None:
+    """A part of what the buyer asked (a counter-offer, a partial refund): a Decimal more than
+    zero and less than the amount asked, in the currency's minor units. ``refusal`` is the
+    sentence for an amount out of that range; it gets the amount asked as ``%(amount)s``."""
+    if not (isinstance(amount, Decimal) and amount.is_finite() and Decimal("0") < amount < dispute.amount):
+        raise DomainError(ErrorCode.INVALID_AMOUNT,
+                          refusal % {"amount": format_money(dispute.amount, dispute.currency)})
+    check_amount(amount, dispute.currency)
 
 
 # --- telling the people concerned ---------------------------------------------------------------

@@ -19,7 +19,6 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 from catalog.models import Warehouse
 from returns_portal.errors import DomainError, ErrorCode
-from returns_portal.money import check_amount, format_money
 
 from ..lifecycle import deadline_for
 from ..models import Dispute, DisputeMessage, InstructionTemplate, ReturnInstructions, ReturnShipment
@@ -30,6 +29,7 @@ from ._base import (
     SELLER,
     STAFF,
     Change,
+    check_part_of_asked,
     dispute_locked_for,
     dispute_transition,
     save_attachments,
@@ -192,11 +192,7 @@ def dispute_counter_offer(*, dispute: Dispute, seller: User, amount: Decimal, me
         raise DomainError(ErrorCode.INVALID_AMOUNT, _("Enter the amount you offer."))
     with transaction.atomic():
         def check(locked: Dispute) -> None:
-            if not (amount.is_finite() and Decimal("0") < amount < locked.amount):
-                raise DomainError(ErrorCode.INVALID_AMOUNT,
-                                  _("A counter-offer must be more than zero and less than %(amount)s.")
-                                  % {"amount": format_money(locked.amount, locked.currency)})
-            check_amount(amount, locked.currency)  # in the currency's minor units
+            check_part_of_asked(amount, locked, _("A counter-offer must be more than zero and less than %(amount)s."))
 
         offered = dispute_transition(
             dispute=dispute, move="counter_offer", actor=seller, check=check,

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from notifications.services import Draft, notify_many
 
-from ..lifecycle import STEPS, Party, Track, deadline_days, track_of
+from ..lifecycle import REMINDED, STEPS, Party, Track, deadline_days, track_of
 from ..models import Dispute, DisputeEvent
 from ._base import BUYER, SELLER, Change, staff_with, tell, transition_many
 from .answers import default_instructions_many, instructions_issue_many
@@ -164,8 +164,7 @@ OUTCOMES: dict[str, Outcome] = {
 def reminders_due(now: datetime) -> Q:
     """Disputes whose person on the clock is due within REMINDER_HOURS and not yet reminded
     of this deadline."""
-    return (Q(state__in=[state for state, step in STEPS.items() if step.who in (Party.BUYER, Party.SELLER)
-                         and step.deadline],
+    return (Q(state__in=[step.state for step in REMINDED],
               deadline_at__gt=now, deadline_at__lte=now + timedelta(hours=settings.REMINDER_HOURS))
             & ~Q(reminded_deadline_at=F("deadline_at")))
 

@@ -8,10 +8,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from returns_portal.errors import DomainError, ErrorCode
-from returns_portal.money import check_amount, format_money
 
 from ..models import Dispute
-from ._base import BUYER, SELLER, dispute_transition, tell
+from ._base import BUYER, SELLER, check_part_of_asked, dispute_transition, tell
 from .refunds import RefundDecision, refund_decide_many
 
 REFUND_FULL = "refund_full"
@@ -37,13 +36,9 @@ def dispute_staff_decide(
         raise DomainError(ErrorCode.REASON_REQUIRED, _("Write the reason for the decision; both sides will read it."))
     with transaction.atomic():
         def check(locked: Dispute) -> None:
-            if decision != REFUND_PARTIAL:
-                return
-            if not (isinstance(amount, Decimal) and amount.is_finite() and Decimal("0") < amount < locked.amount):
-                raise DomainError(ErrorCode.INVALID_AMOUNT,
-                                  _("A partial refund must be more than zero and less than %(amount)s.")
-                                  % {"amount": format_money(locked.amount, locked.currency)})
-            check_amount(amount, locked.currency)  # in the currency's minor units
+            if decision == REFUND_PARTIAL:
+                check_part_of_asked(amount, locked,
+                                    _("A partial refund must be more than zero and less than %(amount)s."))
 
         details = {"decision": decision, "reason": reason.strip()}
         if decision == REJECT:

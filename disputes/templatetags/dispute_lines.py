@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django import template
 from django.utils import timezone
 
-from ..lifecycle import GUARDS, ending_text
+from ..lifecycle import GUARDS
 from ..models import Dispute
 
 register = template.Library()
@@ -30,7 +30,5 @@ def line_dispute(line) -> LineDispute | None:
     if dispute.is_open:
         return LineDispute(dispute, "open")
     dispute.order_line = line  # the guard reads the order's protection window from the line at hand
-    if dispute.resolution != Dispute.Resolution.WITHDRAWN:
-        return LineDispute(dispute, "ended", ending_text(dispute))
-    why_not = GUARDS["reopenable"](dispute, timezone.now(), None)
+    why_not = GUARDS["reopenable"](dispute, timezone.now(), None)  # any ending but a withdrawal: final
     return LineDispute(dispute, "ended", why_not) if why_not else LineDispute(dispute, "reopenable")
