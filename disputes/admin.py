@@ -1,77 +1,47 @@
-from datetime import timedelta
+import csv
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import F, Q
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils import timezone
+from django.urls import path
+from django.utils import timezone, translation
 from django.utils.html import format_html
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from returns_portal.countries import Country, country_name
 from returns_portal.errors import DomainError
+from returns_portal.formatting import day_month, local_date
 from returns_portal.money import MoneyField, format_money
 
+from . import queues
+from .lifecycle import STEPS, Party
 from .models import (
     CategoryCondition,
     Dispute,
-    DisputeAttachment,
     DisputeEvent,
-    DisputeMessage,
     InstructionTemplate,
     Refund,
 )
 from .presentation import inspection_findings, timeline
 from .services import dispute_staff_decide, refund_approve, refund_pay
+from .services.answers import normalise_tracking_number
 from .services.staff import REFUND_FULL, REFUND_PARTIAL, REJECT
+from .staff_admin import render_staff_page, run_staff_action
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+# --- the disputes list ------------------------------------------------------------------------------
+# Every filter is a plain question a staff member asks; each queue on the admin's front page is
+# one of them, two clicks away.
 
 
-class DisputeEventInline(ReadOnlyInline):
-    """The timeline is append-only: shown, never edited."""
-
-    model = DisputeEvent
-    fields = ("created_at", "kind", "actor", "from_state", "to_state", "details")
-    readonly_fields = fields
-
-
-class DisputeMessageInline(ReadOnlyInline):
-    model = DisputeMessage
-    fields = ("created_at", "author", "body")
-    readonly_fields = fields
-
-
-class DisputeAttachmentInline(ReadOnlyInline):
-    model = DisputeAttachment
-    fields = ("created_at", "uploaded_by", "link", "content_type", "size", "message", "inspection")
-    readonly_fields = fields
-
-    @admin.display(description=_("file"))
-    def link(self, obj: DisputeAttachment) -> str:
-        return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), obj.original_name)
-
-
-class RefundInline(ReadOnlyInline):
-    model = Refund
-    fields = ("created_at", "amount", "currency", "status", "decided_by", "reason", "attempts", "last_error",
-              "paid_at", "gateway_reference")
-    readonly_fields = fields
-
-
-class OverdueFilter(admin.SimpleListFilter):
+class DeadlineFilter(admin.SimpleListFilter):
     title = _("deadline")
     parameter_name = "deadline"
 
@@ -81,10 +51,75 @@ class OverdueFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         now = timezone.now()
         if self.value() == "overdue":
-            return queryset.filter(deadline_at__lt=now)
+            return queryset.filter(queues.overdue(now))
         if self.value() == "24h":
-            return queryset.filter(deadline_at__gte=now, deadline_at__lt=now + timedelta(hours=24))
+            return queryset.filter(queues.due_soon(now))
         return queryset
+
+
+class QueueFilter(admin.SimpleListFilter):
+    """The staff queues: escalated or overdue, escalated only, refunds awaiting a second
+    staff member's approval, and deadlines the sweep has not processed (always empty while
+    the sweep is alive)."""
+
+    title = _("queue")
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [(name, queue.label) for name, queue in queues.DISPUTE_QUEUES.items()]
+
+    def queryset(self, request, queryset):
+        queue = queues.DISPUTE_QUEUES.get(self.value() or "")
+        return queryset.filter(queue.condition(timezone.now())) if queue else queryset
+
+
+class CountryFilter(admin.SimpleListFilter):
+    """The buyer's delivery country (where a local return goes)."""
+
+    title = _("buyer's country")
+    parameter_name = "country"
+
+    def lookups(self, request, model_admin):
+        return Country.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in Country.values:
+            return queryset.filter(order_line__order__delivery_country=self.value())
+        return queryset
+
+
+# Who must act now, in words (the lifecycle's party of the current step).
+WHO_ACTS = {
+    Party.BUYER: _("Buyer"),
+    Party.SELLER: _("Seller"),
+    Party.STAFF: _("Staff"),
+    Party.SYSTEM: _("Payment"),
+}
+SHORT_KIND = {
+    (Dispute.Kind.RETURN, Dispute.Route.LOCAL): _("Local return"),
+    (Dispute.Kind.RETURN, Dispute.Route.INTERNATIONAL): _("International return"),
+    (Dispute.Kind.REFUND_ONLY, Dispute.Route.NONE): _("Refund only"),
+}
+
+
+def who_acts(dispute: Dispute) -> str:
+    who = STEPS[dispute.state].who
+    return str(WHO_ACTS[who]) if who else "—"
+
+
+def short_kind(dispute: Dispute) -> str:
+    return str(SHORT_KIND.get((dispute.kind, dispute.route), dispute.kind_label))
+
+
+def _csv_safe(value) -> str:
+    """A cell a spreadsheet shows as text: one starting with = + - @ (a formula) gets a quote."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
 
 
 class DecisionForm(forms.Form):
@@ -109,30 +144,29 @@ class DecisionForm(forms.Form):
 
 @admin.register(Dispute)
 class DisputeAdmin(admin.ModelAdmin):
-    """Disputes change state only through services: read-only fields here, plus the
-    staff decision page for escalated disputes (permission ``disputes.decide_dispute``)."""
+    """Disputes change only through the services: the list finds them, the page shows
+    everything about one and offers the staff actions the lifecycle allows the viewer now
+    (``staff_actions.py``); no field is ever edited."""
 
-    list_display = ("id", "order_line", "buyer", "store", "kind", "route", "state", "amount", "currency",
-                    "deadline_at", "overdue", "created_at")
-    list_filter = (OverdueFilter, "state", "kind", "route", "resolution", "store")
-    list_select_related = ("order_line", "buyer", "store")
-    search_fields = ("=id", "order_line__order__number", "buyer__username", "buyer__email", "store__name")
-    date_hierarchy = "created_at"
-    ordering = ("deadline_at",)
-    readonly_fields = ["decide_link", *[f.name for f in Dispute._meta.fields]]
-    inlines = [RefundInline, DisputeEventInline, DisputeMessageInline, DisputeAttachmentInline]
+    list_display = ("number", "state_badge", "next_deadline", "who_acts", "kind_route", "buyer_country",
+                    "amount_shown", "store", "opened")
+    list_display_links = ("number",)
+    list_filter = (QueueFilter, DeadlineFilter, "state", "route", CountryFilter, "store",
+                   ("created_at", admin.DateFieldListFilter))
+    list_select_related = ("order_line__order", "store")
+    list_per_page = 50
+    show_full_result_count = False  # one COUNT, however many disputes
+    search_fields = ("=id",)  # the search box; the fields searched are in get_search_results
+    search_help_text = _("Dispute number, order number, buyer's e-mail or username, RMA code or tracking number.")
+    # The most urgent first; ended disputes (no deadline) last.
+    ordering = (F("deadline_at").asc(nulls_last=True), "-id")
+    change_list_template = "admin/disputes/dispute/change_list.html"
 
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-    def get_inline_instances(self, request, obj=None):
-        # A read-only inline without rows is a table of headers over no data (a screen reader
-        # announces an empty grid): left out until the dispute has such rows.
-        return [inline for inline in super().get_inline_instances(request, obj)
-                if obj is None or inline.model.objects.filter(dispute=obj).exists()]
 
     # Seeing disputes needs the view permission everywhere (DESIGN §5): Django would let the
     # change permission alone show them.
@@ -142,22 +176,117 @@ class DisputeAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return self.has_view_permission(request, obj) and request.user.has_perm("disputes.change_dispute")
 
-    @admin.display(boolean=True, description=_("overdue"))
-    def overdue(self, obj: Dispute) -> bool:
-        return obj.is_open and obj.deadline_at is not None and obj.deadline_at < timezone.now()
+    def get_search_results(self, request, queryset, search_term):
+        # Exact matches on indexed columns (a dispute number may be written "#12"; tracking
+        # numbers are stored without spaces, in capitals).
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        condition = (Q(order_line__order__number__iexact=term) | Q(buyer__email__iexact=term)
+                     | Q(buyer__username__iexact=term) | Q(instructions__rma_code__iexact=term)
+                     | Q(shipment__tracking_number=normalise_tracking_number(term)))
+        number = term.lstrip("#")
+        if number.isdigit() and len(number) < 12:
+            condition |= Q(pk=int(number))
+        return queryset.filter(condition), False
 
-    @admin.display(description=_("staff decision"))
-    def decide_link(self, obj: Dispute) -> str:
-        if obj.state != Dispute.State.ESCALATED:
+    # --- columns ---
+
+    @admin.display(description=_("Dispute"), ordering="id")
+    def number(self, obj: Dispute) -> str:
+        return format_html('#{}<br><small class="item-title">{} ({})</small>', obj.pk,
+                           Truncator(obj.order_line.title).chars(40), obj.order_line.order.number)
+
+    @admin.display(description=_("State"), ordering="state")
+    def state_badge(self, obj: Dispute) -> str:
+        return format_html('<span class="state-badge state-badge--{}">{}</span>', obj.state, obj.get_state_display())
+
+    @admin.display(description=_("Deadline"), ordering="deadline_at")
+    def next_deadline(self, obj: Dispute) -> str:
+        if not obj.is_open or obj.deadline_at is None:
             return "—"
-        return format_html('<a class="button" href="{}">{}</a>',
-                           reverse("admin:disputes_dispute_decide", args=[obj.pk]), _("Decide this dispute"))
+        shown = day_month(obj.deadline_at, with_time=True)
+        if obj.deadline_at < timezone.now():
+            return format_html('<span class="overdue"><span class="deadline-date">{}</span><br><strong>{}</strong></span>',
+                               shown, _("overdue"))
+        return format_html('<span class="deadline-date">{}</span>', shown)
+
+    @admin.display(description=_("Who acts"))
+    def who_acts(self, obj: Dispute) -> str:
+        return who_acts(obj)
+
+    @admin.display(description=_("Kind"), ordering="kind")
+    def kind_route(self, obj: Dispute) -> str:
+        return short_kind(obj)
+
+    @admin.display(description=_("Country"), ordering="order_line__order__delivery_country")
+    def buyer_country(self, obj: Dispute) -> str:
+        return country_name(obj.order_line.order.delivery_country)
+
+    @admin.display(description=_("Amount"), ordering="amount")
+    def amount_shown(self, obj: Dispute) -> str:
+        return format_money(obj.amount, obj.currency)
+
+    @admin.display(description=_("Opened"), ordering="created_at")
+    def opened(self, obj: Dispute) -> str:
+        return local_date(obj.created_at)
+
+    # --- pages ---
 
     def get_urls(self):
+        view = self.admin_site.admin_view
         return [
-            path("<int:pk>/decide/", self.admin_site.admin_view(self.decide_view), name="disputes_dispute_decide"),
+            path("export.csv", view(self.export_view), name="disputes_dispute_export"),
+            path("<int:pk>/decide/", view(self.decide_view), name="disputes_dispute_decide"),
+            path("<int:pk>/act/<slug:action>/", view(self.action_view), name="disputes_dispute_action"),
             *super().get_urls(),
         ]
+
+    def export_view(self, request):
+        """The list as filtered and searched, as CSV, streamed row by row (any size)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        changelist = self.get_changelist_instance(request)
+        rows = (changelist.get_queryset(request).select_related("order_line__order", "store", "buyer")
+                .order_by("pk"))
+        language = translation.get_language()
+        header = [_("Dispute"), _("State"), _("Deadline"), _("Who acts"), _("Kind"), _("Country"), _("Amount"),
+                  _("Currency"), _("Store"), _("Order"), _("Item"), _("Buyer's e-mail"), _("Opened")]
+
+        def lines():
+            writer = csv.writer(_Echo())
+            with translation.override(language):
+                yield "\ufeff"  # spreadsheets read UTF-8 by its byte order mark
+                yield writer.writerow([_csv_safe(h) for h in header])
+                for d in rows.iterator(chunk_size=2000):
+                    yield writer.writerow([_csv_safe(v) for v in (
+                        d.pk, d.get_state_display(), d.deadline_at.isoformat() if d.is_open and d.deadline_at else "",
+                        who_acts(d), short_kind(d), d.order_line.order.delivery_country, d.amount, d.currency,
+                        d.store.name, d.order_line.order.number, d.order_line.title, d.buyer.email,
+                        d.created_at.isoformat())])
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="disputes-{timezone.localdate():%Y-%m-%d}.csv"'
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """One read-only page with everything about the dispute and the staff actions."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            if not str(object_id).isdigit() or len(str(object_id)) > 12:
+                raise Dispute.DoesNotExist
+            return render_staff_page(self, request, int(object_id))
+        except Dispute.DoesNotExist:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+
+    def action_view(self, request, pk: int, action: str):
+        if request.method != "POST":
+            return redirect("admin:disputes_dispute_change", pk)
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        get_object_or_404(Dispute.objects.only("pk"), pk=pk)
+        return run_staff_action(self, request, pk, action)
 
     def decide_view(self, request, pk: int):
         if not (self.has_change_permission(request) and request.user.has_perm("disputes.decide_dispute")):
@@ -180,7 +309,7 @@ class DisputeAdmin(admin.ModelAdmin):
                 return redirect("admin:disputes_dispute_change", dispute.pk)
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Decide dispute #%(id)s") % {"id": dispute.pk},
+            "title": _("Decide: %(dispute)s") % {"dispute": dispute},
             "dispute": dispute,
             "form": form,
             "opts": self.model._meta,

@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 
@@ -85,6 +86,29 @@ def dispute_page_data(dispute: Dispute) -> dict:
         "evidence": [a for a in loose_files if a.inspection_id is None],
         "inspection_photos": [a for a in loose_files if a.inspection_id is not None],
         "refunds": list(dispute.refunds.all()),
+    }
+
+
+def dispute_for_staff(user: User, pk: int, *, events_page: int, messages_page: int, page_size: int) -> dict:
+    """The admin's dispute page: the dispute with its parties, line, instructions, shipment
+    and inspection; its refunds; one page of the timeline and of the messages (latest first);
+    the evidence and inspection photos. A fixed number of queries however long the dispute."""
+    dispute = disputes_visible_to(user).select_related(
+        "instructions__issued_by", "inspection__inspector").get(pk=pk)
+    events = Paginator(DisputeEvent.objects.filter(dispute=dispute).select_related("actor")
+                       .order_by("-created_at", "-id"), page_size).get_page(events_page)
+    thread = Paginator(
+        DisputeMessage.objects.filter(dispute=dispute).select_related("author")
+        .prefetch_related(Prefetch("attachments", queryset=DisputeAttachment.objects.order_by("id")))
+        .order_by("-created_at", "-id"), page_size).get_page(messages_page)
+    loose_files = list(DisputeAttachment.objects.filter(dispute=dispute, message__isnull=True).order_by("id"))
+    return {
+        "dispute": dispute,
+        "events": events,
+        "messages": thread,
+        "evidence": [a for a in loose_files if a.inspection_id is None],
+        "inspection_photos": [a for a in loose_files if a.inspection_id is not None],
+        "refunds": list(dispute.refunds.select_related("decided_by", "approved_by").order_by("created_at", "id")),
     }
 
 

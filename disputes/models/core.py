@@ -112,7 +112,10 @@ class Dispute(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.get_kind_display()} — {self.order_line_id}"
+        """"Dispute #12 — Men's automatic watch (DEMO-1002)", in titles, breadcrumbs and
+        selects. Reads the order line and its order: select them with the dispute."""
+        return _("Dispute #%(id)s — %(title)s (%(order)s)") % {
+            "id": self.pk, "title": self.order_line.title, "order": self.order_line.order.number}
 
     def get_absolute_url(self) -> str:
         return reverse("disputes:dispute_detail", args=[self.pk])
