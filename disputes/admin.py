@@ -419,7 +419,7 @@ class InstructionTemplateAdmin(admin.ModelAdmin):
 class DisputeEventAdmin(admin.ModelAdmin):
     list_display = ("dispute", "kind", "from_state", "to_state", "actor", "created_at")
     list_filter = ("kind", "to_state")
-    list_select_related = ("actor",)
+    list_select_related = ("actor", "dispute__order_line__order")
     search_fields = ("=dispute__id", "actor__username")
 
     def has_add_permission(self, request) -> bool:
