@@ -25,7 +25,7 @@ def disputes_visible_to(user: User) -> QuerySet[Dispute]:
     view disputes every one; anyone else none (the staff flag alone grants nothing)."""
     disputes = Dispute.objects.select_related(
         "order_line__order", "order_line__product__category", "store", "buyer",
-        "instructions__warehouse", "shipment", "inspection",
+        "instructions", "shipment", "inspection",
     )
     if not user.is_authenticated or not user.is_active:
         return disputes.none()
