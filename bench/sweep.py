@@ -386,14 +386,17 @@ def floor_run() -> None:
                 ids_sql, ids = sql.ids(batch)
                 if step.state == "awaiting_seller":
                     ship_by = now + timedelta(days=settings.BUYER_SHIP_DAYS)
-                    # The return warehouse in the buyer's country, the store's own first.
+                    # The return warehouse in the buyer's country, the store's own first, and its
+                    # address as the buyer is told it.
                     cursor.execute(
-                        "INSERT INTO disputes_returninstructions (dispute_id, warehouse_id, method, carrier, text, "
-                        "rma_code, ship_by, issued_by_id, created_at) "
-                        "SELECT d.id, (SELECT w.id FROM catalog_warehouse w WHERE w.is_active AND w.accepts_returns "
-                        "AND (w.store_id IS NULL OR w.store_id = d.store_id) AND w.country = o.delivery_country "
-                        f"ORDER BY w.store_id IS NULL, w.id LIMIT 1), 'drop_off', %s, %s, %s || {sql.random_hex10}, "
-                        f"%s, NULL, %s {from_disputes}WHERE d.id {ids_sql}",
+                        "INSERT INTO disputes_returninstructions (dispute_id, warehouse_id, address, method, carrier, "
+                        "text, rma_code, ship_by, issued_by_id, created_at) "
+                        f"SELECT d.id, w.id, {sql.json}('name', w.name, 'address', w.address, 'city', w.city, "
+                        f"'country', w.country), 'drop_off', %s, %s, %s || {sql.random_hex10}, %s, NULL, %s "
+                        f"{from_disputes}JOIN catalog_warehouse w ON w.id = ("
+                        "SELECT r.id FROM catalog_warehouse r WHERE r.is_active AND r.accepts_returns "
+                        "AND (r.store_id IS NULL OR r.store_id = d.store_id) AND r.country = o.delivery_country "
+                        f"ORDER BY r.store_id IS NULL, r.id LIMIT 1) WHERE d.id {ids_sql}",
                         [settings.DEFAULT_RETURN_CARRIER, str(DEFAULT_INSTRUCTIONS_TEXT),
                          f"RMA-{timezone.localtime(now):%y%m%d}-", db(ship_by), db(now), *ids])
                     instructions = (" JOIN disputes_returninstructions ri ON ri.dispute_id = d.id "
@@ -487,11 +490,12 @@ def written(since: datetime) -> dict[str, list[str]]:
             for dispute, kind, source, target, actor, details, created in DisputeEvent.objects.values_list(
                 "dispute_id", "kind", "from_state", "to_state", "actor_id", "details", "created_at").iterator()],
         "return instructions": [
-            f"{dispute} warehouse={warehouse} {method} {carrier!r} {text!r} by={by} "
-            f"code={'ok' if RMA_CODE.fullmatch(code) else code} ship_by={when(ship_by)} {when(created)}"
-            for dispute, warehouse, method, carrier, text, code, ship_by, by, created in
-            ReturnInstructions.objects.values_list("dispute_id", "warehouse_id", "method", "carrier", "text",
-                                                   "rma_code", "ship_by", "issued_by_id", "created_at").iterator()],
+            f"{dispute} warehouse={warehouse} {json.dumps(address, sort_keys=True)} {method} {carrier!r} {text!r} "
+            f"by={by} code={'ok' if RMA_CODE.fullmatch(code) else code} ship_by={when(ship_by)} {when(created)}"
+            for dispute, warehouse, address, method, carrier, text, code, ship_by, by, created in
+            ReturnInstructions.objects.values_list("dispute_id", "warehouse_id", "address", "method", "carrier",
+                                                   "text", "rma_code", "ship_by", "issued_by_id", "created_at")
+            .iterator()],
         "refunds": [
             " ".join(map(str, row[:-1])) + f" {when(row[-1])}"
             for row in Refund.objects.values_list(

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import Category, Product, Stock, Store, Warehouse
 
@@ -38,11 +39,15 @@ class ProductAdmin(admin.ModelAdmin):
 
 @admin.register(Warehouse)
 class WarehouseAdmin(admin.ModelAdmin):
-    list_display = ("name", "country", "city", "store", "accepts_returns", "stocks_goods", "is_active")
+    list_display = ("name", "country", "city", "operator", "accepts_returns", "stocks_goods", "is_active")
     list_filter = ("country", "accepts_returns", "stocks_goods", "is_active")
-    list_select_related = ("store",)
+    list_select_related = ("store",)  # the operator column reads the store: one query for the page
     search_fields = ("name", "city", "address", "store__name")
     autocomplete_fields = ("store",)
+
+    @admin.display(description=_("operated by"), ordering="store__name")
+    def operator(self, warehouse: Warehouse) -> str:
+        return warehouse.operator_name  # the store's name, or "Marketplace"
 
 
 @admin.register(Stock)

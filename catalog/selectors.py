@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
 from disputes.rules.base import ChainResult
@@ -108,3 +109,30 @@ def stock_in_country(product: Product, country: str) -> list[Stock]:
             warehouse__is_active=True,
         ).select_related("warehouse")
     )
+
+
+# --- a store's warehouses, in the seller pages ----------------------------------------------------
+
+
+def store_warehouses(store_id: int) -> QuerySet[Warehouse]:
+    """The store's own warehouses, active first, each with ``returns_on_their_way``: how many
+    returns the buyers were told to send there and that have not arrived. One query."""
+    from disputes.selectors import returns_on_their_way
+
+    headed_here = (returns_on_their_way().filter(warehouse=OuterRef("pk")).order_by()
+                   .values("warehouse").annotate(count=Count("pk")).values("count"))
+    return (Warehouse.objects.filter(store_id=store_id)
+            .annotate(returns_on_their_way=Coalesce(Subquery(headed_here), 0))
+            .order_by("-is_active", "country", "city", "name", "pk"))
+
+
+def marketplace_return_points() -> QuerySet[Warehouse]:
+    """The marketplace's active warehouses that take returns: they take any store's local
+    returns in their country, beside the store's own (``Warehouse.objects.return_points_for``)."""
+    return Warehouse.objects.accepting_returns().filter(store__isnull=True).order_by("country", "city", "name", "pk")
+
+
+def returns_on_their_way_to(warehouse: Warehouse) -> int:
+    from disputes.selectors import returns_on_their_way
+
+    return returns_on_their_way().filter(warehouse=warehouse).count()

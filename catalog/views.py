@@ -2,17 +2,19 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from accounts.decorators import seller_required
 from orders.forms import BuyNowForm
 from returns_portal.countries import country_name
 
 from . import selectors
-from .forms import CatalogFilterForm, CountryForm
-from .models import Product
+from .forms import CatalogFilterForm, CountryForm, WarehouseForm
+from .models import Product, Warehouse
 
 
 def product_list(request: HttpRequest) -> HttpResponse:
@@ -88,3 +90,81 @@ def country_set(request: HttpRequest) -> HttpResponse:
     ):
         next_url = "catalog:product_list"
     return redirect(next_url)
+
+
+# --- the store's warehouses, in the seller pages ------------------------------------------------
+# A store keeps its own warehouses: adds, edits, deactivates and reactivates them, never deletes
+# them (issued return instructions point at them). Another store's warehouse, or the
+# marketplace's, is a 404 here; the marketplace's return points are only listed.
+
+
+ADDRESS_FIELDS = {"name", "address", "city", "country"}  # what issued instructions keep (``warehouse_params``)
+
+
+def _own_warehouse(request: HttpRequest, pk: int) -> Warehouse:
+    return get_object_or_404(Warehouse, pk=pk, store_id=request.user.store_id)
+
+
+@seller_required
+def seller_warehouses(request: HttpRequest) -> HttpResponse:
+    form = WarehouseForm(request.POST or None, store_id=request.user.store_id)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            warehouse = form.save()
+            messages.success(request, _("Warehouse “%(name)s” added.") % {"name": warehouse.name})
+            return redirect("catalog:seller_warehouses")
+        status = 422
+    return render(request, "catalog/seller_warehouses.html", {
+        "form": form,
+        "warehouses": selectors.store_warehouses(request.user.store_id),
+        "marketplace_points": selectors.marketplace_return_points(),
+    }, status=status)
+
+
+@seller_required
+def seller_warehouse_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    warehouse = _own_warehouse(request, pk)
+    stored_name = warehouse.name  # for the heading: a refused form has written what was typed onto the instance
+    form = WarehouseForm(request.POST or None, instance=warehouse, store_id=request.user.store_id)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            form.save()
+            if ADDRESS_FIELDS.intersection(form.changed_data):
+                messages.success(request, _("Warehouse “%(name)s” saved. Return instructions already sent keep the "
+                                            "address the buyer was given.") % {"name": warehouse.name})
+            else:
+                messages.success(request, _("Warehouse “%(name)s” saved.") % {"name": warehouse.name})
+            return redirect("catalog:seller_warehouses")
+        status = 422
+    return render(request, "catalog/seller_warehouse_edit.html",
+                  {"form": form, "warehouse": warehouse, "stored_name": stored_name}, status=status)
+
+
+@require_POST
+@seller_required
+def seller_warehouse_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    warehouse = _own_warehouse(request, pk)
+    Warehouse.objects.filter(pk=warehouse.pk).update(is_active=False)
+    expected = selectors.returns_on_their_way_to(warehouse)
+    if expected:
+        messages.success(request, ngettext(
+            "Warehouse “%(name)s” deactivated: it is no longer offered for new returns. %(count)d return already "
+            "on its way there keeps this address: receive it there.",
+            "Warehouse “%(name)s” deactivated: it is no longer offered for new returns. %(count)d returns already "
+            "on their way there keep this address: receive them there.", expected)
+            % {"name": warehouse.name, "count": expected})
+    else:
+        messages.success(request, _("Warehouse “%(name)s” deactivated: it is no longer offered for new returns.")
+                         % {"name": warehouse.name})
+    return redirect("catalog:seller_warehouses")
+
+
+@require_POST
+@seller_required
+def seller_warehouse_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    warehouse = _own_warehouse(request, pk)
+    Warehouse.objects.filter(pk=warehouse.pk).update(is_active=True)
+    messages.success(request, _("Warehouse “%(name)s” is active again.") % {"name": warehouse.name})
+    return redirect("catalog:seller_warehouses")

@@ -1,6 +1,5 @@
 from django import forms
 from django.conf import settings
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Warehouse
@@ -90,13 +89,22 @@ class DisputeListFilterForm(forms.Form):
     )
 
 
+# A warehouse that is not offered: inactive, not taking returns, in another country or another
+# store's (the service refuses it again under the dispute's lock).
+WAREHOUSE_NOT_OFFERED = _("This warehouse cannot take this return: it is inactive, takes no returns or is not "
+                          "one of the return warehouses for this buyer. Choose one from the list.")
+
+
 class InstructionsForm(forms.Form):
     no_templates_hint = ""
     template = forms.ModelChoiceField(
         label=_("Start from a template"), queryset=InstructionTemplate.objects.none(), required=False,
         help_text=_("Fills in the fields you leave empty."),
     )
-    warehouse = forms.ModelChoiceField(label=_("Return warehouse"), queryset=Warehouse.objects.none(), required=False)
+    warehouse = forms.ModelChoiceField(
+        label=_("Return warehouse"), queryset=Warehouse.objects.none(), required=False,
+        error_messages={"invalid_choice": WAREHOUSE_NOT_OFFERED},
+    )
     method = forms.ChoiceField(label=_("How"), choices=ReturnMethod.choices, widget=forms.RadioSelect, required=False)
     carrier = forms.CharField(label=_("Carrier"), max_length=100, required=False)
     text = forms.CharField(label=_("Instructions for the buyer"), widget=forms.Textarea(attrs={"rows": 3}),
@@ -124,9 +132,13 @@ class InstructionsForm(forms.Form):
         template = cleaned.get("template") if "template" in self.fields else None
         if template is not None:
             # The template fills what the seller left empty; it never overrides what was typed.
-            if not cleaned.get("warehouse") and template.warehouse_id:
+            if not cleaned.get("warehouse") and template.warehouse_id and "warehouse" not in self.errors:
                 if self.fields["warehouse"].queryset.filter(pk=template.warehouse_id).exists():
                     cleaned["warehouse"] = template.warehouse
+                else:  # the store deactivated it since, or it takes no returns from this buyer
+                    self.add_error("warehouse", _("The template's warehouse, %(warehouse)s, cannot take this "
+                                                  "return: choose one from the list.")
+                                   % {"warehouse": template.warehouse.name})
             cleaned["method"] = cleaned.get("method") or template.method
             cleaned["carrier"] = cleaned.get("carrier") or template.carrier
             cleaned["text"] = cleaned.get("text") or template.text
@@ -208,9 +220,12 @@ class InstructionTemplateForm(forms.ModelForm):
     def __init__(self, *args, store, **kwargs):
         super().__init__(*args, **kwargs)
         self.store = store
-        self.fields["warehouse"].queryset = Warehouse.objects.filter(is_active=True, accepts_returns=True).filter(
-            Q(store__isnull=True) | Q(store=store)
-        )
+        # Where the store's goods may be returned: its own active return warehouses and the
+        # marketplace's (the instructions form narrows them to the buyer's country).
+        self.fields["warehouse"].queryset = Warehouse.objects.return_points_for(store)
+        self.fields["warehouse"].error_messages["invalid_choice"] = _(
+            "This warehouse cannot take returns: it is inactive, takes no returns or is not yours. Choose one from "
+            "the list.")
 
     def clean_name(self) -> str:
         # The (store, name) constraint is not checked by model validation, because the store

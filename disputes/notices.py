@@ -43,10 +43,17 @@ def address_param(value: Mapping[str, str], params: Mapping[str, Any]) -> str:
     return address_text(value)
 
 
+def address_lines(warehouse: Mapping[str, str]) -> list[str]:
+    """A warehouse's address (``warehouse_params``) as the lines of a parcel label: name,
+    street address, "city, country". Pages and notifications join them with commas
+    (``address_text``), the return slip prints them line by line: one format everywhere."""
+    place = [warehouse.get("city", ""), country_name(warehouse.get("country", ""))]
+    parts = [warehouse.get("name", ""), warehouse.get("address", ""), ", ".join(part for part in place if part)]
+    return [part for part in parts if part]
+
+
 def address_text(warehouse: Mapping[str, str]) -> str:
-    parts = [warehouse.get("name", ""), warehouse.get("address", ""), warehouse.get("city", ""),
-             country_name(warehouse.get("country", "")) if warehouse.get("country") else ""]
-    return ", ".join(part for part in parts if part)
+    return ", ".join(address_lines(warehouse))
 
 
 def warehouse_params(warehouse) -> dict[str, str]:

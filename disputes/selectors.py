@@ -15,7 +15,7 @@ from catalog.models import Category, Warehouse
 from orders.models import Order, OrderLine
 
 from .lifecycle import OPEN_STATES, Party, states_where
-from .models import CategoryCondition, Dispute, DisputeAttachment, DisputeEvent, DisputeMessage
+from .models import CategoryCondition, Dispute, DisputeAttachment, DisputeEvent, DisputeMessage, ReturnInstructions
 from .rules.base import ChainResult
 from .rules.conditions import RETURN_CONDITIONS, ReturnCondition, conditions_for
 from .rules.eligibility import KIND_RETURN, ROUTE_LOCAL, DisputeFacts, EarlierDispute, check_eligibility
@@ -26,7 +26,7 @@ def disputes_visible_to(user: User) -> QuerySet[Dispute]:
     view disputes every one; anyone else none (the staff flag alone grants nothing)."""
     disputes = Dispute.objects.select_related(
         "order_line__order", "order_line__product__category", "store", "buyer",
-        "instructions__warehouse", "shipment", "inspection",
+        "instructions", "shipment", "inspection",
     )
     if not user.is_authenticated or not user.is_active:
         return disputes.none()
@@ -38,6 +38,14 @@ def disputes_visible_to(user: User) -> QuerySet[Dispute]:
 
 
 SELLER_MUST_ACT = states_where(Party.SELLER)
+# The buyer was told where to send the goods and they have not been received yet.
+RETURN_ON_ITS_WAY = frozenset({Dispute.State.AWAITING_BUYER_SHIPMENT, Dispute.State.RETURN_IN_TRANSIT})
+
+
+def returns_on_their_way() -> QuerySet[ReturnInstructions]:
+    """Return instructions whose goods are still headed for their warehouse (at the address
+    the buyer was told, ``ReturnInstructions.address``, whatever the store changed since)."""
+    return ReturnInstructions.objects.filter(dispute__state__in=RETURN_ON_ITS_WAY)
 
 
 def disputes_for_seller(seller: User, *, status: str = "action", kind: str = "") -> QuerySet[Dispute]:

@@ -30,7 +30,7 @@ from returns_portal.money import MoneyField, format_money
 
 from . import lifecycle, selectors, services
 from .models import Dispute, Refund
-from .notices import address_text, warehouse_params
+from .notices import address_text
 from .presentation import author_name, inspection_findings, time_left, timeline
 
 PAGE_SIZE = 50  # the latest timeline entries and messages shown; older ones are on later pages
@@ -173,7 +173,7 @@ def render_staff_page(model_admin, request, pk: int, *, bound: dict | None = Non
         "overdue": dispute.is_open and dispute.deadline_at is not None and dispute.deadline_at < timezone.now(),
         "time_left": time_left(dispute.deadline_at) if dispute.is_open else "",
         "instructions": instructions,
-        "instructions_address": address_text(warehouse_params(instructions.warehouse)) if instructions else "",
+        "instructions_address": address_text(instructions.address) if instructions else "",
         "shipment": getattr(dispute, "shipment", None),
         "inspection": inspection,
         "findings": inspection_findings(inspection),

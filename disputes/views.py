@@ -29,7 +29,7 @@ from .forms import (
 )
 from .lifecycle import Party
 from .models import Dispute, DisputeAttachment, InstructionTemplate, Refund
-from .notices import address_text, warehouse_params
+from .notices import address_lines, address_text
 from .presentation import author_name, inspection_findings, next_step, time_left, timeline
 from .rules.conditions import RETURN_CONDITIONS
 from .services.answers import default_instructions_many, return_warehouses_for
@@ -143,8 +143,10 @@ def _conditions_of(dispute: Dispute):
 
 
 def _instructions_form(request: HttpRequest, dispute: Dispute, data=None) -> InstructionsForm:
-    # Pre-filled like the instructions the system would issue if the seller said nothing.
-    defaults = default_instructions_many([dispute])[dispute.pk]
+    # Pre-filled like the instructions the system would issue if the seller said nothing. Only
+    # a local return has those: an international one goes to one of the store's own return
+    # warehouses, never to the marketplace's return point the defaults may name.
+    defaults = default_instructions_many([dispute])[dispute.pk] if dispute.is_local_return else None
     return InstructionsForm(data, dispute=dispute, warehouses=return_warehouses_for(dispute), defaults=defaults)
 
 
@@ -175,8 +177,9 @@ def _render_detail(
             "is_buyer": is_buyer,
             "is_seller": party == Party.SELLER,
             "instructions": getattr(dispute, "instructions", None),
-            # In the words of the buyer's notification: one address format everywhere.
-            "instructions_address": address_text(warehouse_params(dispute.instructions.warehouse))
+            # As the buyer was told it when the instructions were issued (the store may have
+            # edited or deactivated the warehouse since): one address format everywhere.
+            "instructions_address": address_text(dispute.instructions.address)
             if getattr(dispute, "instructions", None) else "",
             "shipment": getattr(dispute, "shipment", None),
             "inspection": getattr(dispute, "inspection", None),
@@ -327,7 +330,8 @@ def return_slip(request: HttpRequest, pk: int) -> HttpResponse:
     if instructions is None:
         raise Http404(_("There are no return instructions yet."))
     return render(request, "disputes/return_slip.html", {
-        "dispute": dispute, "instructions": instructions, "line": dispute.order_line,
+        "dispute": dispute, "instructions": instructions, "address_lines": address_lines(instructions.address),
+        "line": dispute.order_line,
         "order": dispute.order_line.order, "conditions": _conditions_of(dispute),
     })
 

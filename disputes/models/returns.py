@@ -49,6 +49,10 @@ class ReturnInstructions(models.Model):
     warehouse = models.ForeignKey(
         "catalog.Warehouse", verbose_name=_("return warehouse"), on_delete=models.PROTECT, related_name="+"
     )
+    # The warehouse's address as the buyer was told it (``notices.warehouse_params``): the store
+    # may edit or deactivate its warehouse later, and the buyer's parcel must still follow
+    # what they were told. Pages and the slip read this, never the live warehouse.
+    address = models.JSONField(_("address sent to the buyer"), default=dict)
     method = models.CharField(_("method"), max_length=20, choices=ReturnMethod.choices)
     carrier = models.CharField(_("carrier"), max_length=100)
     text = models.TextField(_("instructions"), blank=True)

@@ -115,11 +115,13 @@ def instructions_issue_many(
     them, the store is also told that its deadline passed. Returns the disputes moved."""
     now = now or timezone.now()
     ship_by = deadline_for(Dispute.State.AWAITING_BUYER_SHIPMENT, now)
-    issued: dict[int, tuple[Instructions, str]] = {}
+    # Each dispute's instructions, RMA code and the address the buyer is told (kept with the
+    # instructions: the store may edit or deactivate the warehouse later).
+    issued: dict[int, tuple[Instructions, str, dict[str, str]]] = {}
     changes = []
     for dispute, instructions in items:
         code = new_rma_code(now)
-        issued[dispute.pk] = (instructions, code)
+        issued[dispute.pk] = (instructions, code, warehouse_params(instructions.warehouse))
         changes.append(Change(dispute, {
             "rma_code": code, "warehouse": instructions.warehouse.pk, "method": instructions.method,
             "carrier": instructions.carrier, "ship_by": ship_by.isoformat()}))
@@ -132,13 +134,14 @@ def instructions_issue_many(
             # reopening resumed the step) are replaced; their RMA code stays in the timeline.
             ReturnInstructions.objects.filter(dispute__in=moved).delete()
             ReturnInstructions.objects.bulk_create([
-                ReturnInstructions(dispute=d, warehouse=issued[d.pk][0].warehouse, method=issued[d.pk][0].method,
-                                   carrier=issued[d.pk][0].carrier, text=issued[d.pk][0].text,
+                ReturnInstructions(dispute=d, warehouse=issued[d.pk][0].warehouse, address=issued[d.pk][2],
+                                   method=issued[d.pk][0].method, carrier=issued[d.pk][0].carrier,
+                                   text=issued[d.pk][0].text,
                                    rma_code=issued[d.pk][1], ship_by=ship_by, issued_by=actor, created_at=now)
                 for d in moved], batch_size=1000)
     except IntegrityError as error:  # 40 random bits collided on the same day: let the caller retry
         raise DomainError(ErrorCode.INVALID_TRANSITION, _("Please try again.")) from error
-    told = [(d, {"warehouse": warehouse_params(issued[d.pk][0].warehouse), "carrier": issued[d.pk][0].carrier,
+    told = [(d, {"warehouse": issued[d.pk][2], "carrier": issued[d.pk][0].carrier,
                  "ship_by": ship_by.isoformat(), "rma": issued[d.pk][1]}) for d in moved]
     tell(told, {BUYER: "disputes.instructions_sent.buyer"})
     if actor is None:

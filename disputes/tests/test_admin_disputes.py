@@ -17,6 +17,7 @@ from django.utils.text import capfirst
 
 from accounts.tests.factories import StaffFactory
 from disputes.models import Dispute, DisputeEvent, DisputeMessage, Refund, ReturnInstructions, ReturnShipment
+from disputes.notices import warehouse_params
 from disputes.tests.bulk import bulk_disputes
 from disputes.tests.factories import DisputeFactory, disputable_line
 
@@ -222,7 +223,8 @@ def test_the_page_shows_instructions_shipment_inspection_and_refunds(client, sup
     dispute = DisputeFactory(state=Dispute.State.REFUND_PENDING, deadline_at=None)
     warehouse = dispute.order_line.product.store.warehouses.first()
     ReturnInstructions.objects.create(dispute=dispute, warehouse=warehouse, method="drop_off", carrier="Post",
-                                      rma_code="RMA-261130-0000000001", ship_by=timezone.now())
+                                      rma_code="RMA-261130-0000000001", ship_by=timezone.now(),
+                                      address=warehouse_params(warehouse))
     ReturnShipment.objects.create(dispute=dispute, carrier="CDEK", tracking_number="CD12345678")
     Refund.objects.create(dispute=dispute, order_line=dispute.order_line, amount=Decimal("2490.00"), currency="RUB",
                           idempotency_key="k1", status=Refund.Status.FAILED, last_error="Gateway timed out")

@@ -280,6 +280,8 @@ def test_when_the_seller_misses_a_local_return_default_instructions_are_issued(w
     instructions = ReturnInstructions.objects.get()
     assert instructions.dispute_id == dispute.pk
     assert instructions.warehouse == expected_warehouse
+    assert instructions.address == {"name": expected_warehouse.name, "address": expected_warehouse.address,
+                                    "city": expected_warehouse.city, "country": "RU"}
     assert (instructions.method, instructions.carrier, instructions.text) == ("drop_off", "Boxberry", DEFAULT_TEXT)
     assert re.fullmatch(r"RMA-250315-[0-9A-F]{10}", instructions.rma_code)
     assert instructions.issued_by is None

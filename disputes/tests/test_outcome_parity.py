@@ -150,7 +150,10 @@ def test_instructions_issued_by_the_sweep_read_exactly_like_the_sellers_default_
     assert (by_seller["issued_by_id"], by_sweep["issued_by_id"]) == (seller.pk, None)
     same = ("id", "dispute_id", "rma_code", "issued_by_id")
     assert without(by_seller, *same) == without(by_sweep, *same) == {
-        "warehouse_id": default.warehouse.pk, "method": "drop_off", "carrier": "Russian Post",
+        "warehouse_id": default.warehouse.pk,
+        "address": {"name": default.warehouse.name, "address": default.warehouse.address,
+                    "city": default.warehouse.city, "country": "RU"},
+        "method": "drop_off", "carrier": "Russian Post",
         "text": "Pack the item as you received it, write the RMA code on the parcel and drop it off.",
         "ship_by": ship_by, "created_at": ACTED_AT}
 

@@ -1033,7 +1033,8 @@ def test_a_template_offers_only_the_stores_warehouses(store, seller, other_selle
 
     assert response.status_code == 422
     assert response.context["form"].errors["warehouse"] == [
-        "Select a valid choice. That choice is not one of the available choices."]
+        "This warehouse cannot take returns: it is inactive, takes no returns or is not yours. Choose one from the "
+        "list."]
     assert snapshot() == before
 
 

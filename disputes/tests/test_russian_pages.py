@@ -152,13 +152,35 @@ def test_a_dispute_at_every_step_reads_in_russian_to_both_sides(client, demo):
     dispute_escalate(dispute=watch, buyer=buyer, reason="It was new.")
     look(buyer, seller, staff)
     pages += [(staff, reverse("admin:disputes_dispute_decide", args=[watch.pk])),
-              (staff, reverse("admin:index")),  # (the admin's dispute page is rebuilt by the staff issue)(seller, reverse("disputes:seller_desk")), (seller, reverse("disputes:seller_desk") + "?status=all"),
+              (staff, reverse("admin:index")),  # (the admin's dispute page is rebuilt by the staff issue)
+              (seller, reverse("disputes:seller_desk")), (seller, reverse("disputes:seller_desk") + "?status=all"),
               (seller, reverse("orders:seller_order_list")), (seller, reverse("disputes:instruction_templates")),
               (seller, reverse("notifications:list")), (buyer, reverse("notifications:list"))]
 
     for person, url in pages:
         client.force_login(person)
         assert_russian(client, url)
+
+
+def test_the_sellers_warehouse_pages_read_in_russian(client, demo):
+    seller = demo["seller"]
+    own = Warehouse.objects.filter(store=seller.store).order_by("pk")
+    Warehouse.objects.filter(pk=own.last().pk).update(is_active=False)  # "Inactive" and "Reactivate" too
+    client.force_login(seller)
+
+    for url in [reverse("catalog:seller_warehouses"),
+                reverse("catalog:seller_warehouse_edit", args=[own.first().pk]),
+                reverse("catalog:seller_warehouse_edit", args=[own.last().pk])]:
+        assert_russian(client, url)
+
+    # A refused form, in Russian: its messages too.
+    client.post(reverse("accounts:language_set"), {"language": "ru", "next": "/"})
+    refused = client.post(reverse("catalog:seller_warehouses"), {"name": own.first().name, "address": "",
+                                                                 "city": "", "country": "XX"})
+    assert refused.status_code == 422
+    text = visible_text(refused)
+    assert "Tick what the warehouse does" not in text and "already have a warehouse" not in text
+    assert "У вас уже есть склад" in text and "Отметьте, что делает склад" in text
 
 
 def test_the_ukrainian_buyer_is_told_why_in_russian(client, demo):

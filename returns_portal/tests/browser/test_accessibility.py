@@ -15,7 +15,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import User
-from catalog.models import Product
+from catalog.models import Product, Warehouse
 from disputes import selectors
 from disputes.models import Dispute
 from disputes.services import (
@@ -195,6 +195,11 @@ def test_every_page_passes_axe(portal, disputes, lang):
     audit(seller, "instruction templates", reverse("disputes:instruction_templates"))
     submit_unchecked(portal, seller, "main form:has([name=carrier])", clear=("name", "carrier"))
     audit(seller, "instruction templates with errors")
+    audit(seller, "return warehouses", reverse("catalog:seller_warehouses"))
+    submit_unchecked(portal, seller, "main form:has([name=city])", clear=("name", "city"))
+    audit(seller, "return warehouses with errors")
+    moscow = Warehouse.objects.filter(store=person("seller").store, accepts_returns=True).first()
+    audit(seller, "return warehouse, edit", reverse("catalog:seller_warehouse_edit", args=[moscow.pk]))
     audit(buyer, "notifications (buyer)", reverse("notifications:list"))
     audit(seller, "notifications (seller)", reverse("notifications:list"))
     audit(staff, "admin index", reverse("admin:index"))
