@@ -165,10 +165,10 @@ class DisputeEvent(models.Model):
         REFUND_APPROVED = "refund_approved", _("Refund approved by a second staff member")
         DEADLINE_PASSED = "deadline_passed", _("Deadline passed")
         STAFF_OVERDUE = "staff_overdue", _("Staff decision overdue")
-        DEADLINE_EXTENDED = "deadline_extended", _("Deadline extended by marketplace staff")
+        DEADLINE_EXTENDED = "deadline_extended", _("Deadline extended")
         STAFF_NOTE = "staff_note", _("Internal staff note")
-        RECLASSIFIED = "reclassified", _("Reason changed by marketplace staff")
-        MANUAL_REFUND = "manual_refund", _("Manual refund by marketplace staff")
+        RECLASSIFIED = "reclassified", _("Reason for the dispute changed")
+        MANUAL_REFUND = "manual_refund", _("Manual refund")
 
     # Entries only staff read: never on the buyer's or the seller's pages, in their
     # notifications or anything a store's systems receive.

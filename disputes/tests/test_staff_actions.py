@@ -450,7 +450,7 @@ def test_reclassifying_the_reason_tells_both_sides_in_words(client, line, buyer,
     client.force_login(buyer)
     html = client.get(reverse("disputes:dispute_detail", args=[dispute.pk])).content.decode()
     timeline_html = html[html.index('id="timeline-title"'):html.index('id="messages-title"')]
-    assert "Reason changed by marketplace staff" in timeline_html
+    assert "Reason for the dispute changed</strong>" in timeline_html
     assert "Reason changed from “Changed my mind” to “Not as described”. Why: The photos show another model." in (
         timeline_html.replace("&ldquo;", "“").replace("&rdquo;", "”"))
     assert "not_as_described" not in timeline_html and "changed_mind" not in timeline_html
@@ -719,7 +719,7 @@ def test_a_manual_refund_reads_in_the_buyers_timeline(client, line, buyer, membe
     html = client.get(reverse("disputes:dispute_detail", args=[dispute.pk])).content.decode()
     timeline_html = html[html.index('id="timeline-title"'):html.index('id="messages-title"')]
 
-    assert "Manual refund by marketplace staff" in timeline_html
+    assert "Manual refund</strong>" in timeline_html
     assert "Refund of 500.00\u00a0₽. Reason: Goodwill." in timeline_html
     assert "Closed → Closed" not in timeline_html  # a move that keeps the state shows no arrow
     assert "manual_refund" not in timeline_html
