@@ -12,6 +12,8 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import User
@@ -737,3 +739,22 @@ def test_the_second_buyer_cannot_touch_anything(line, agent):
     dispute = local_return(line)
     stranger = BuyerFactory()
     assert allowed_actions(dispute, stranger) == {}
+
+
+def test_the_dispute_page_reads_staff_notes_in_flat_queries(client, line, buyer, member, agent, supervisor):
+    # Given an ended dispute with one staff note, then thirty: each reader's page costs the same.
+    dispute = closed_as_rejected(line, member)
+    page = reverse("disputes:dispute_detail", args=[dispute.pk])
+    counts = {}
+    for notes in (1, 30):
+        for _ in range(notes - DisputeEvent.objects.filter(dispute=dispute, kind="staff_note").count()):
+            dispute_add_note(dispute=stored(dispute), staff=agent, note="Called the buyer.")
+        for reader in (buyer, member, supervisor):
+            client.force_login(reader)
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(page).status_code == 200
+            counts[notes, reader.pk] = len(queries)
+
+    readers = (buyer.pk, member.pk, supervisor.pk)
+    assert [counts[1, reader] for reader in readers] == [counts[30, reader] for reader in readers]
+    assert max(counts.values()) <= 12
