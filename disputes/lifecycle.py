@@ -4,15 +4,20 @@
 happens when it passes, the moves each party may make from it and what the page says
 the next step is. Everything else is derived from it: the transition table the services
 check (``MOVES``), the deadline sweep's work list (``EXPIRING``), reminders, the seller
-desk's "needs your action" filter, the action forms of the dispute page, withdraw and
-reopen availability, and the API's allowed actions.
+desk's "needs your action" filter, the action forms of the dispute page and the admin's
+staff actions, withdraw and reopen availability, and the API's allowed actions.
+
+Some moves keep the state (``STAY``): a staff note, an extended deadline, a reclassified
+reason, a manual refund, approving or paying a refund on a dispute that has ended. They are
+moves all the same: checked by ``authorize``, offered by ``allowed_actions``, recorded with
+``from_state == to_state``.
 
 Adding a deadline is one ``Step`` (with its ``expiry`` key) plus its outcome service in
 ``services/expiry.py``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -24,6 +29,7 @@ from django.utils.translation import gettext_lazy
 
 from returns_portal.errors import DomainError, ErrorCode
 from returns_portal.formatting import local_datetime
+from returns_portal.money import format_money
 
 from .models import Dispute, DisputeEvent, Refund
 
@@ -53,6 +59,8 @@ NOT_LOCAL = frozenset({Track.INTERNATIONAL_RETURN, Track.REFUND_ONLY})
 
 # A reopened dispute resumes the step it was withdrawn from (DESIGN §3).
 RESUME = "resume"
+# A move that keeps the state: its deadline runs on (unless the move sets it), nothing ends.
+STAY = "stay"
 
 
 def track_of(dispute: Dispute) -> Track:
@@ -75,6 +83,8 @@ class Move:
     tracks: frozenset[Track] = ALL_TRACKS
     # Said when the action exists in this state but not for this kind of dispute.
     wrong_track: Promise | None = None
+    # Said when the dispute is in a state the move does not start from (else the state is named).
+    wrong_state: Promise | None = None
     # The resolution a move into a terminal state records.
     resolution: str = ""
     # A further condition (see ``GUARDS``) that may refuse with a reason in words.
@@ -125,10 +135,42 @@ def _answer_timeout() -> Move:
     return Move("expire_buyer_answer", Party.SYSTEM, S.CLOSED, E.DEADLINE_PASSED, resolution=R.REJECTED)
 
 
+def _approve_refund() -> Move:
+    # Four eyes (DESIGN §4): a large refund staff decide waits for a second staff member;
+    # a manual refund on an ended dispute too, and the dispute stays ended.
+    return Move("approve_refund", Party.STAFF, STAY, E.REFUND_APPROVED, permission="disputes.pay_refund",
+                guard="refund_awaits_approval")
+
+
+def _manual_refund() -> Move:
+    # A goodwill or after-the-fact refund; an open dispute's refund comes with its decision.
+    return Move("manual_refund", Party.STAFF, STAY, E.MANUAL_REFUND, permission="disputes.issue_manual_refund",
+                guard="refundable_left", wrong_state=_DECIDE_OPEN_DISPUTES)
+
+
+_DECIDE_OPEN_DISPUTES = gettext_lazy(
+    "This dispute is still open: its refund comes with its decision (the seller's answer, the inspection or a "
+    "staff decision). A manual refund is for a dispute that has ended.")
+
+
+def _staff_and_payment_moves(step: Step) -> Step:
+    """Moves every step takes by what it is, keeping the state: staff write an internal note
+    anywhere, reclassify the buyer's reason while the dispute is open, extend the deadline
+    where one runs; a refund other than the dispute's own decision (a manual refund) is
+    paid without moving it."""
+    moves = [*step.moves, Move("staff_note", Party.STAFF, STAY, E.STAFF_NOTE)]
+    if step.who is not None:
+        moves.append(Move("reclassify", Party.STAFF, STAY, E.RECLASSIFIED))
+    if step.deadline:
+        moves.append(Move("extend_deadline", Party.STAFF, STAY, E.DEADLINE_EXTENDED, guard="on_the_clock"))
+    moves.append(Move("manual_refund_paid", Party.SYSTEM, STAY, E.REFUND_PAID))
+    return replace(step, moves=tuple(moves))
+
+
 _BUYER_ANSWERS = NextStep(gettext_lazy("Accept the seller's answer or escalate to the marketplace."),
                           gettext_lazy("The buyer must accept the seller's answer or escalate to the marketplace."))
 
-STEPS: dict[str, Step] = {step.state: step for step in (
+STEPS: dict[str, Step] = {step.state: _staff_and_payment_moves(step) for step in (
     Step(
         S.AWAITING_SELLER, Party.SELLER, deadline="SELLER_RESPONSE_DAYS", expiry="seller_timeout",
         moves=(
@@ -206,16 +248,15 @@ STEPS: dict[str, Step] = {step.state: step for step in (
     Step(
         S.REFUND_PENDING, Party.SYSTEM,
         moves=(
-            # Four eyes (DESIGN §4): a large staff-decided refund waits for a second staff member.
-            Move("approve_refund", Party.STAFF, S.REFUND_PENDING, E.REFUND_APPROVED, permission="disputes.pay_refund",
-                 guard="refund_awaits_approval"),
+            _approve_refund(),
             Move("refund_paid", Party.SYSTEM, S.REFUNDED, E.REFUND_PAID, resolution=R.REFUNDED),
         ),
         next_step={None: NextStep(gettext_lazy("The refund is being paid."),
                                   gettext_lazy("The refund is being paid."))},
     ),
-    Step(S.REFUNDED, None),
-    Step(S.CLOSED, None, moves=(Move("reopen", Party.BUYER, RESUME, E.REOPENED, guard="reopenable"),)),
+    Step(S.REFUNDED, None, moves=(_manual_refund(), _approve_refund())),
+    Step(S.CLOSED, None, moves=(Move("reopen", Party.BUYER, RESUME, E.REOPENED, guard="reopenable"), _manual_refund(),
+                                _approve_refund())),
 )}
 
 # --- derived -------------------------------------------------------------------------------------
@@ -327,10 +368,26 @@ def _refund_awaits_approval(dispute: Dispute, now: datetime, user) -> str | Doma
     return None
 
 
+def _on_the_clock(dispute: Dispute, now: datetime, user) -> str | None:
+    if dispute.deadline_at is None:
+        return _("Nobody is on the clock in this dispute, so there is no deadline to extend.")
+    return None
+
+
+def _refundable_left(dispute: Dispute, now: datetime, user) -> str | None:
+    line = dispute.order_line
+    if Refund.objects.refundable_left([line])[line.pk] <= 0:
+        return _("Nothing is left to refund on this item: all of the %(paid)s paid is refunded or being "
+                 "refunded.") % {"paid": format_money(line.line_total, dispute.currency)}
+    return None
+
+
 GUARDS = {
     "goods_not_sent_back": _goods_not_sent_back,
     "reopenable": _reopenable,
     "refund_awaits_approval": _refund_awaits_approval,
+    "on_the_clock": _on_the_clock,
+    "refundable_left": _refundable_left,
 }
 
 
@@ -363,6 +420,8 @@ def refusal(dispute: Dispute, move_name: str, party: Party | None, *, user=None,
     if party != move.by and not (move.by == Party.SYSTEM and party is None):
         return DomainError(ErrorCode.NOT_ALLOWED, _party_refusal(move.by))
     if dispute.state not in transition.sources:
+        if move.wrong_state:
+            return DomainError(ErrorCode.INVALID_TRANSITION, str(move.wrong_state))
         return DomainError(ErrorCode.INVALID_TRANSITION,
                            _("This dispute is “%(state)s”, so this cannot be done now.")
                            % {"state": dispute.get_state_display()})

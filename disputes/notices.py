@@ -38,6 +38,11 @@ def state_param(value: str, params: Mapping[str, Any]) -> str:
     return _label(Dispute.State, value)
 
 
+def reason_param(value: str, params: Mapping[str, Any]) -> str:
+    """A buyer's reason code as its words: ``"damaged"`` → "Damaged"."""
+    return _label(Dispute.Reason, value)
+
+
 def address_param(value: Mapping[str, str], params: Mapping[str, Any]) -> str:
     """A warehouse as the pages show it: name, street address, city, country."""
     return address_text(value)
@@ -131,6 +136,18 @@ MESSAGES = {
     "disputes.staff_rejected": M(
         _("Decision on dispute #%(dispute)s"),
         _("Marketplace staff rejected the dispute. Reason: %(reason)s")),
+    "disputes.deadline_extended": M(
+        _("New deadline on dispute #%(dispute)s"),
+        _("Marketplace staff moved the deadline of the next step on “%(title)s” to %(deadline)s. Reason: "
+          "%(reason)s")),
+    "disputes.reclassified": M(
+        _("The reason for dispute #%(dispute)s was changed"),
+        _("Marketplace staff changed the reason for the dispute on “%(title)s” from “%(from_reason)s” to "
+          "“%(to_reason)s”. Why: %(why)s")),
+    "disputes.manual_refund.buyer": M(
+        _("A refund on dispute #%(dispute)s"),
+        _("Marketplace staff decided to refund you %(amount)s for “%(title)s”. Reason: %(reason)s You will be "
+          "told when it is paid.")),
     "disputes.refund_awaits_approval.staff": M(
         _("Refund on dispute #%(dispute)s waits for your approval"),
         _("A refund of %(amount)s was decided by %(decided_by)s and needs a second staff member's approval "
@@ -183,7 +200,8 @@ MESSAGES = {
         _("The next step on “%(title)s” is due by %(deadline)s. After that the system acts on its own.")),
 }
 
-FORMATTERS = {"request": request_param, "state": state_param, "warehouse": address_param}
+FORMATTERS = {"request": request_param, "state": state_param, "warehouse": address_param,
+              "from_reason": reason_param, "to_reason": reason_param}
 
 
 def register_messages() -> None:

@@ -3,12 +3,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import User
+from returns_portal.formatting import local_datetime
+from returns_portal.money import format_money
 
 from .lifecycle import STEPS, Party, next_step_text, party_of
 from .models import Dispute, DisputeEvent
@@ -107,18 +111,52 @@ class TimelineEntry:
     by: str = ""  # who did it, for the reader
 
 
+def _moment(value) -> str:
+    moment = parse_datetime(value) if isinstance(value, str) else None
+    return local_datetime(moment) if moment else ""
+
+
+def _reason_label(code) -> str:
+    return str(Dispute.Reason(code).label) if code in Dispute.Reason.values else ""
+
+
+def kept_state_note(kind: str, details: dict) -> str | None:
+    """What a staff move that keeps the state says, from the details it recorded (None: not one)."""
+    if kind == DisputeEvent.Kind.DEADLINE_EXTENDED:
+        return _("Deadline moved from %(from)s to %(to)s. Reason: %(reason)s") % {
+            "from": _moment(details.get("previous_deadline")), "to": _moment(details.get("deadline")),
+            "reason": details.get("reason", "")}
+    if kind == DisputeEvent.Kind.RECLASSIFIED:
+        return _("Reason changed from “%(from)s” to “%(to)s”. Why: %(why)s") % {
+            "from": _reason_label(details.get("from_reason")), "to": _reason_label(details.get("to_reason")),
+            "why": details.get("why", "")}
+    if kind == DisputeEvent.Kind.MANUAL_REFUND:
+        return _("Refund of %(amount)s. Reason: %(reason)s") % {
+            "amount": format_money(Decimal(details.get("amount", "0")), details.get("currency", "")),
+            "reason": details.get("reason", "")}
+    if kind == DisputeEvent.Kind.STAFF_NOTE:
+        return str(details.get("note", ""))
+    return None
+
+
 def timeline(events: list[DisputeEvent], dispute: Dispute | None = None, viewer: User | None = None
              ) -> list[TimelineEntry]:
     """The timeline as people read it: codes stored in the events become sentences, and the
-    actor is "you" or named."""
+    actor is "you" or named. Staff-only entries (internal notes) are left out for a reader
+    who is not staff; without a reader (the admin) they are kept."""
+    hide_staff_only = viewer is not None and (dispute is None or party_of(dispute, viewer) != Party.STAFF)
     entries = []
     for event in events:
+        if hide_staff_only and event.kind in DisputeEvent.STAFF_ONLY_KINDS:
+            continue
         details = event.details or {}
         if details.get("outcome") in OUTCOME_TEXTS:
             note = str(OUTCOME_TEXTS[details["outcome"]]) % {"days": details.get("days", "")}
         elif event.kind == DisputeEvent.Kind.OPENED:
             # The reason is stored as its code; people read its label.
-            note = str(Dispute.Reason(details["reason"]).label) if details.get("reason") in Dispute.Reason.values else ""
+            note = _reason_label(details.get("reason"))
+        elif (kept := kept_state_note(event.kind, details)) is not None:
+            note = kept
         elif event.kind == DisputeEvent.Kind.INSTRUCTIONS_SENT:
             note = _("RMA code %(rma)s.") % {"rma": details.get("rma_code", "")}
             if event.actor_id is None:

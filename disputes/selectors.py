@@ -80,12 +80,16 @@ def order_lines_for_buyer(buyer: User) -> QuerySet[OrderLine]:
     )
 
 
-def dispute_page_data(dispute: Dispute) -> dict:
+def dispute_page_data(dispute: Dispute, *, staff: bool = False) -> dict:
     """Timeline, messages with attachments, evidence and inspection photos, refunds: five
-    queries, however long the dispute."""
+    queries, however long the dispute. The timeline has staff-only entries (internal
+    notes) only for ``staff``."""
     loose_files = list(DisputeAttachment.objects.filter(dispute=dispute, message__isnull=True))
+    events = DisputeEvent.objects.filter(dispute=dispute)
+    if not staff:
+        events = events.for_parties()
     return {
-        "events": list(DisputeEvent.objects.filter(dispute=dispute).select_related("actor")),
+        "events": list(events.select_related("actor")),
         "thread": list(
             DisputeMessage.objects.filter(dispute=dispute)
             .select_related("author")
@@ -178,9 +182,12 @@ def eligibility_facts(
     now: datetime | None = None,
     earlier: Dispute | None | bool = False,
     exclude: Dispute | None = None,
+    refundable: Decimal | None = None,
 ) -> DisputeFacts:
     """The facts the eligibility chain judges. ``earlier``: the dispute already on the line
-    when the caller has read it (None: there is none); otherwise it is read here."""
+    when the caller has read it (None: there is none); otherwise it is read here.
+    ``refundable``: what is left to refund when refunds may be decided and not yet paid on
+    the line (a reopening after a manual refund); else paid minus refunded."""
     order = line.order
     category = line.product.category
     coverage = Warehouse.objects.return_coverage(store_id=line.product.store_id, country=order.delivery_country)
@@ -196,7 +203,7 @@ def eligibility_facts(
         kind=kind,
         route=route,
         amount=amount,
-        refundable_amount=line.refundable_amount,
+        refundable_amount=line.refundable_amount if refundable is None else refundable,
         currency=order.currency,
         evidence_count=evidence_count,
         buyer_country=order.delivery_country,

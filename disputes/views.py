@@ -159,7 +159,7 @@ def _render_detail(
     allowed = lifecycle.allowed_actions(dispute, request.user)
     is_buyer = party == Party.BUYER
     order = dispute.order_line.order
-    page_data = selectors.dispute_page_data(dispute)
+    page_data = selectors.dispute_page_data(dispute, staff=party == Party.STAFF)
     forms = {}
     for verb in allowed:  # a form for each action the lifecycle allows the viewer now
         spec = ACTIONS_BY_VERB.get(verb)

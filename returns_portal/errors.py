@@ -23,6 +23,8 @@ class ErrorCode(StrEnum):
     INVALID_WAREHOUSE = "invalid_warehouse"
     INVALID_TRACKING = "invalid_tracking"
     REASON_REQUIRED = "reason_required"
+    INVALID_DEADLINE = "invalid_deadline"
+    INVALID_TOKEN = "invalid_token"
 
 
 class DomainError(Exception):

@@ -139,8 +139,15 @@ class Dispute(models.Model):
         return str(self.get_kind_display())
 
 
+class DisputeEventQuerySet(models.QuerySet):
+    def for_parties(self) -> "DisputeEventQuerySet":
+        """What the buyer and the store may read: without staff-only entries (internal notes)."""
+        return self.exclude(kind__in=DisputeEvent.STAFF_ONLY_KINDS)
+
+
 class DisputeEvent(models.Model):
-    """Append-only timeline: who did what, when, from which state to which."""
+    """Append-only timeline: who did what, when, from which state to which. A move that keeps
+    the state (a staff note, an extended deadline) has ``from_state == to_state``."""
 
     class Kind(models.TextChoices):
         OPENED = "opened", _("Dispute opened")
@@ -161,6 +168,14 @@ class DisputeEvent(models.Model):
         REFUND_APPROVED = "refund_approved", _("Refund approved by a second staff member")
         DEADLINE_PASSED = "deadline_passed", _("Deadline passed")
         STAFF_OVERDUE = "staff_overdue", _("Staff decision overdue")
+        DEADLINE_EXTENDED = "deadline_extended", _("Deadline extended")
+        STAFF_NOTE = "staff_note", _("Internal staff note")
+        RECLASSIFIED = "reclassified", _("Reason for the dispute changed")
+        MANUAL_REFUND = "manual_refund", _("Manual refund")
+
+    # Entries only staff read: never on the buyer's or the seller's pages, in their
+    # notifications or anything a store's systems receive.
+    STAFF_ONLY_KINDS = frozenset({Kind.STAFF_NOTE})
 
     dispute = models.ForeignKey(Dispute, verbose_name=_("dispute"), on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -177,6 +192,8 @@ class DisputeEvent(models.Model):
     to_state = models.CharField(_("to"), max_length=30, choices=Dispute.State.choices, blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)
     created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    objects = DisputeEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -1,11 +1,28 @@
 """The refund ledger (DESIGN §4): one row per refund decision, paid exactly once."""
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+
+class RefundQuerySet(models.QuerySet):
+    def refundable_left(self, lines: Iterable, *, except_keys: Collection[str] = ()) -> dict[int, Decimal]:
+        """What may still be refunded on each order line: paid, minus refunded, minus refunds
+        decided and not paid yet (waiting for approval, pending, failed and to be retried),
+        leaving out the refunds ``except_keys``. Lock the lines first when deciding on it.
+        One query."""
+        lines = list(lines)
+        unpaid = dict(
+            self.filter(order_line__in=[line.pk for line in lines]).exclude(status=Refund.Status.PAID)
+            .exclude(idempotency_key__in=list(except_keys))
+            .order_by().values("order_line").annotate(total=Sum("amount")).values_list("order_line", "total"))
+        return {line.pk: line.refundable_amount - unpaid.get(line.pk, Decimal("0")) for line in lines}
 
 
 class Refund(models.Model):
@@ -45,11 +62,17 @@ class Refund(models.Model):
     created_at = models.DateTimeField(_("decided"), default=timezone.now)
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
 
+    objects = RefundQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("refund")
         verbose_name_plural = _("refunds")
-        permissions = [("pay_refund", _("Can pay out approved refunds"))]
+        permissions = [
+            ("pay_refund", _("Can pay out approved refunds")),
+            # A refund on a dispute that has ended (goodwill, after the fact): supervisors only.
+            ("issue_manual_refund", _("Can issue manual refunds")),
+        ]
         indexes = [models.Index(fields=["status", "created_at"], name="refund_status_created")]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),

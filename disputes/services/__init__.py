@@ -19,18 +19,27 @@ from .answers import (
 from .inspection import dispute_inspect
 from .opening import dispute_message_post, dispute_open, dispute_reopen, dispute_withdraw
 from .refunds import refund_approve, refund_pay
-from .staff import dispute_staff_decide
+from .staff import (
+    dispute_add_note,
+    dispute_extend_deadline,
+    dispute_reclassify,
+    dispute_staff_decide,
+    refund_issue_manual,
+)
 
 __all__ = [
     "NotEligible",
     "dispute_accept",
     "dispute_accept_offer",
     "dispute_accept_rejection",
+    "dispute_add_note",
     "dispute_counter_offer",
     "dispute_escalate",
+    "dispute_extend_deadline",
     "dispute_inspect",
     "dispute_message_post",
     "dispute_open",
+    "dispute_reclassify",
     "dispute_reject",
     "dispute_reopen",
     "dispute_send_instructions",
@@ -38,5 +47,6 @@ __all__ = [
     "dispute_staff_decide",
     "dispute_withdraw",
     "refund_approve",
+    "refund_issue_manual",
     "refund_pay",
 ]

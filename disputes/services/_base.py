@@ -25,7 +25,7 @@ from notifications.services import Draft, notify_many
 from returns_portal.errors import DomainError, ErrorCode
 from returns_portal.money import check_amount, format_money
 
-from ..lifecycle import MOVES, RESUME, TERMINAL_STATES, Party, authorize, deadline_for, party_of
+from ..lifecycle import MOVES, RESUME, STAY, TERMINAL_STATES, Party, authorize, deadline_for, party_of
 from ..models import Dispute, DisputeAttachment, DisputeEvent
 from ..rules.base import ChainResult
 from ..uploads import validate_evidence_file
@@ -47,6 +47,7 @@ class Change:
 
     dispute: Dispute
     details: dict = field(default_factory=dict)
+    event: DisputeEvent | None = None  # the timeline entry written, once applied
 
 
 def lock_dispute(pk: int) -> Dispute:
@@ -103,16 +104,23 @@ def transition_many(
 ) -> list[Change]:
     """Apply ``move`` to disputes the caller has locked: one conditional UPDATE that re-checks
     the state (and, for the deadline sweep, ``deadline_at <= due_by``), one insert of their
-    timeline entries. Entering a state starts its deadline afresh (``lifecycle.deadline_for``).
-    Returns the changes applied; a dispute whose state moved meanwhile is left alone, so a
-    move applied twice, or raced, has one effect. The instances are updated in place."""
+    timeline entries. Entering a state starts its deadline afresh (``lifecycle.deadline_for``);
+    a move that keeps the state (``STAY``) writes only ``updated_at`` and ``fields``, and its
+    entry goes from the state to the same state (``Change.event``). Returns the changes
+    applied; a dispute whose state moved meanwhile is left alone, so a move applied twice, or
+    raced, has one effect. The instances are updated in place."""
     if not changes:
         return []
     transition = MOVES[move]
     now = now or timezone.now()
     groups: dict[str, list[Change]] = defaultdict(list)
     for change in changes:
-        target = change.dispute.withdrawn_from if transition.target == RESUME else transition.target
+        if transition.target == RESUME:
+            target = change.dispute.withdrawn_from
+        elif transition.target == STAY:
+            target = change.dispute.state
+        else:
+            target = transition.target
         groups[target].append(change)
     applied: list[Change] = []
     events: list[DisputeEvent] = []
@@ -120,6 +128,8 @@ def transition_many(
         values = {**_entering(move, target, now), **(fields or {})}
         ids = [change.dispute.pk for change in group]
         rows = Dispute.objects.filter(pk__in=ids, state__in=transition.sources)
+        if transition.target == STAY:
+            rows = rows.filter(state=target)
         if due_by is not None:
             rows = rows.filter(deadline_at__lte=due_by)
         if rows.update(**values) != len(group):
@@ -127,9 +137,10 @@ def transition_many(
             group = [change for change in group if change.dispute.pk in moved]
         for change in group:
             dispute = change.dispute
-            events.append(DisputeEvent(dispute_id=dispute.pk, actor=actor, kind=transition.move.event,
-                                       from_state=dispute.state, to_state=target, details=change.details,
-                                       created_at=now))
+            change.event = DisputeEvent(dispute_id=dispute.pk, actor=actor, kind=transition.move.event,
+                                        from_state=dispute.state, to_state=target, details=change.details,
+                                        created_at=now)
+            events.append(change.event)
             for name, value in values.items():
                 setattr(dispute, name, dispute.state if isinstance(value, F) else value)
         applied.extend(group)
@@ -139,6 +150,8 @@ def transition_many(
 
 def _entering(move: str, target: str, now: datetime) -> dict:
     transition = MOVES[move]
+    if transition.target == STAY:  # the step goes on: its deadline, resolution and dates stay
+        return {"updated_at": now}
     values = {"state": target, "updated_at": now, "deadline_at": deadline_for(target, now)}
     if target in TERMINAL_STATES:
         values.update(resolution=transition.move.resolution, closed_at=now)

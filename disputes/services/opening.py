@@ -15,7 +15,7 @@ from returns_portal.errors import DomainError, ErrorCode
 
 from .. import selectors
 from ..lifecycle import Party, deadline_for, party_of
-from ..models import Dispute, DisputeEvent, DisputeMessage, ReturnInstructions
+from ..models import Dispute, DisputeEvent, DisputeMessage, Refund, ReturnInstructions
 from ..rules.eligibility import check_eligibility
 from ._base import BUYER, SELLER, NotEligible, dispute_transition, lock_dispute, save_attachments, tell
 
@@ -137,6 +137,8 @@ def dispute_reopen(*, dispute: Dispute, buyer: User) -> Dispute:
                 buyer=buyer, line=line, kind=locked.kind, route=locked.route, amount=locked.amount,
                 evidence_count=locked.attachments.filter(message__isnull=True, inspection__isnull=True).count(),
                 exclude=locked,
+                # A manual refund staff issued after the withdrawal may not be paid yet.
+                refundable=Refund.objects.refundable_left([line])[line.pk],
             )
             result = check_eligibility(facts)
             if not result.passed:

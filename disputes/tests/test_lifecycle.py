@@ -4,8 +4,9 @@
    on) × every kind of person × every person-facing action. Whether an action is allowed
    is read from the table (``allowed_actions``), never from a list written here; the
    matching service is then called with valid data. Allowed: it succeeds and the dispute
-   is in the move's target state (for a reopening: the state it was withdrawn from), with
-   the resolution, deadline and timeline entry the table implies. Not allowed: a
+   is in the move's target state (for a reopening: the state it was withdrawn from; for a
+   move that keeps the state, the same state, resolution and deadline, except the deadline
+   an extension sets), with the resolution, deadline and timeline entry the table implies. Not allowed: a
    ``DomainError`` with a plain message, not one write sent to the database, the rows
    counted the same and the dispute's row unchanged. Each action is tried in a savepoint
    that is rolled back, so each state is built once per test and walked by everyone.
@@ -23,6 +24,7 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -37,6 +39,7 @@ from disputes.lifecycle import (
     MOVES,
     OPEN_STATES,
     RESUME,
+    STAY,
     STEPS,
     TERMINAL_STATES,
     Party,
@@ -60,10 +63,13 @@ from disputes.services import (
     dispute_accept,
     dispute_accept_offer,
     dispute_accept_rejection,
+    dispute_add_note,
     dispute_counter_offer,
     dispute_escalate,
+    dispute_extend_deadline,
     dispute_inspect,
     dispute_open,
+    dispute_reclassify,
     dispute_reject,
     dispute_reopen,
     dispute_send_instructions,
@@ -71,6 +77,7 @@ from disputes.services import (
     dispute_staff_decide,
     dispute_withdraw,
     refund_approve,
+    refund_issue_manual,
     refund_pay,
 )
 from disputes.services.expiry import OUTCOMES
@@ -314,10 +321,19 @@ SCENARIOS: dict[str, Scenario] = {
     "closed/refund_only/rejection_accepted": Scenario(S.CLOSED, REFUND_ONLY, closed_as_rejected),
 }
 
+def in_group(name: str) -> User:
+    """Staff with exactly the permissions of a group the migrations create."""
+    user = StaffFactory()
+    user.groups.add(Group.objects.get(name=name))
+    return User.objects.get(pk=user.pk)
+
+
 ACTORS: dict[str, Callable[[World], User]] = {
     "buyer": lambda w: w.buyer,
     "store_member": lambda w: w.member,
     "staff": lambda w: StaffFactory(permissions=STAFF_PERMISSIONS),
+    "support_agent": lambda w: in_group("Support agent"),
+    "supervisor": lambda w: in_group("Supervisor"),  # also issues manual refunds
     "staff_flag_only": lambda w: StaffFactory(),
     "another_buyer": lambda w: BuyerFactory(),
     "another_store": lambda w: SellerFactory(),
@@ -360,7 +376,17 @@ ACTIONS: dict[str, Action] = {
     "decide/reject": Action("staff_reject", lambda w, d, u: dispute_staff_decide(
         dispute=d, staff=u, decision=REJECT, reason="The photos do not show damage.")),
     "approve_refund": Action("approve_refund", lambda w, d, u: refund_approve(refund_id=_refund_id(d), approver=u)),
+    "extend_deadline": Action("extend_deadline", lambda w, d, u: dispute_extend_deadline(
+        dispute=d, staff=u, until=(d.deadline_at or timezone.now()) + EXTENSION, reason="The seller asked for time.")),
+    "staff_note": Action("staff_note", lambda w, d, u: dispute_add_note(
+        dispute=d, staff=u, note="Checked the courier's records.")),
+    "reclassify": Action("reclassify", lambda w, d, u: dispute_reclassify(
+        dispute=d, staff=u, reason_code=Dispute.Reason.WRONG_ITEM, why="The photos show another item.")),
+    "manual_refund": Action("manual_refund", lambda w, d, u: refund_issue_manual(
+        dispute=d, staff=u, amount=Decimal("100.00"), reason="Goodwill.", token="walk-form-token")),
 }
+# What a valid extension asks for: two more days than the current deadline.
+EXTENSION = 2 * DAY
 
 CODE_LIKE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")  # refund_pending, signs_of_use: for machines only
 
@@ -381,6 +407,10 @@ def expected(dispute: Dispute, user: User, allowed: dict[str, list[str]], action
     move = MOVES[action.move].move
     if action.move not in allowed.get(move.verb, []):
         return "refused"
+    if move.target == STAY:  # the same step: its resolution, and its deadline unless extended
+        deadline = dispute.deadline_at + EXTENSION if action.move == "extend_deadline" else dispute.deadline_at
+        return outcome(dispute.state, dispute.state, dispute.resolution, deadline,
+                       (str(move.event), user.pk, dispute.state, dispute.state))
     target = dispute.withdrawn_from if move.target == RESUME else move.target
     resolution = move.resolution if target in TERMINAL_STATES else ""
     return outcome(dispute.state, target, resolution, deadline_for(target, timezone.now()),
@@ -463,7 +493,7 @@ def reachable() -> set[tuple[str, Track]]:
     while todo:
         state, track = todo.pop()
         for move in STEPS[state].moves:
-            if track in move.tracks and move.target != RESUME and (move.target, track) not in seen:
+            if track in move.tracks and move.target not in (RESUME, STAY) and (move.target, track) not in seen:
                 seen.add((move.target, track))
                 todo.append((move.target, track))
     return seen
@@ -512,9 +542,10 @@ def test_every_deadline_is_a_setting_in_whole_days():
 def test_every_move_leads_to_a_state_and_starts_from_states():
     for name, transition in MOVES.items():
         assert transition.sources <= set(STEPS), name
-        assert transition.target in STEPS or (name == "reopen" and transition.target == RESUME), name
+        assert transition.target in STEPS or (name == "reopen" and transition.target == RESUME) or (
+            transition.target == STAY), name
         move = transition.move
-        # A move that ends the dispute says how; one that does not, does not.
+        # A move that ends the dispute says how; one that does not (or keeps the state), does not.
         if move.target in TERMINAL_STATES:
             assert move.resolution in Dispute.Resolution.values and move.resolution, name
         else:

@@ -191,6 +191,8 @@ BUYER_SHIP_DAYS = env.int("BUYER_SHIP_DAYS", default=10)
 SELLER_RECEIPT_DAYS = env.int("SELLER_RECEIPT_DAYS", default=15)
 ESCALATION_DAYS = env.int("ESCALATION_DAYS", default=7)
 STAFF_DECISION_DAYS = env.int("STAFF_DECISION_DAYS", default=7)
+# Staff may extend the current step's deadline to at most this many days from now.
+MAX_DEADLINE_EXTENSION_DAYS = env.int("MAX_DEADLINE_EXTENSION_DAYS", default=30)
 
 # Evidence uploads (photos and videos): private files, never under static or MEDIA_URL.
 PRIVATE_MEDIA_ROOT = Path(env("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
