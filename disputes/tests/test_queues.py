@@ -135,7 +135,9 @@ def test_the_front_page_links_every_queue_with_its_count(world, front):
     assert row("unswept", 2) + ' class="queue-alarm">' in page
     assert f'<a href="{disputes}?queue=unswept">' in page
     assert "check that the Celery beat and worker are running" in page
-    assert 'class="app-disputes module' in page  # the app list stays
+    # The app list stays, and the overview pages are linked.
+    assert 'class="app-disputes module' in page
+    assert f'href="{reverse("staff_dashboard")}"' in page and f'href="{reverse("staff_rules")}"' in page
 
 
 def test_an_empty_unswept_queue_reads_ok(front, settings):
@@ -157,6 +159,8 @@ def test_staff_see_only_the_queues_they_may_see(world, front):
     assert "data-queue=\"refunds_" not in disputes_only
     assert "data-queue=\"refunds_awaiting_approval\"" in refunds_only and "data-queue=\"staff\"" not in refunds_only
     assert 'id="staff-queues"' not in nothing
+    assert f'href="{reverse("staff_dashboard")}"' not in refunds_only + nothing  # the dashboard needs view_dispute
+    assert f'href="{reverse("staff_rules")}"' in nothing
 
 
 def test_a_buyer_is_sent_to_the_admin_login(client):
