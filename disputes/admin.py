@@ -66,11 +66,11 @@ class QueueFilter(admin.SimpleListFilter):
     parameter_name = "queue"
 
     def lookups(self, request, model_admin):
-        return [(name, queue.label) for name, queue in queues.DISPUTE_QUEUES.items()]
+        return [(name, label) for name, (label, _condition) in queues.LIST_QUEUES.items()]
 
     def queryset(self, request, queryset):
-        queue = queues.DISPUTE_QUEUES.get(self.value() or "")
-        return queryset.filter(queue.condition(timezone.now())) if queue else queryset
+        queue = queues.LIST_QUEUES.get(self.value() or "")
+        return queryset.filter(queue[1](timezone.now())) if queue else queryset
 
 
 class CountryFilter(admin.SimpleListFilter):

@@ -55,8 +55,11 @@ def time_left(deadline: datetime | None, now: datetime | None = None) -> str:
 
 
 # What a timeline entry adds in words when the system acted: the outcome of a passed deadline
-# (the codes the expiry services record).
+# (the codes the expiry services record); the rules page says each step's outcomes with them.
 OUTCOME_TEXTS = {
+    expiry.INSTRUCTIONS_ISSUED: gettext_lazy(
+        "A local return whose seller did not send return instructions within %(days)s days gets default "
+        "instructions for the return warehouse in the buyer's country."),
     expiry.SELLER_TIMEOUT_REFUNDED: gettext_lazy(
         "The seller did not answer within %(days)s days, so the buyer is refunded the amount asked."),
     expiry.SELLER_TIMEOUT_ESCALATED: gettext_lazy(

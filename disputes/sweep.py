@@ -15,13 +15,15 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial, reduce
+from operator import or_
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .lifecycle import EXPIRING
+from .lifecycle import EXPIRING, Step
 from .models import Dispute
 from .services.expiry import OUTCOMES, REMINDERS_SENT, REPORTED, reminders_due, reminders_send_many
 
@@ -49,16 +51,21 @@ class Job:
     apply: Callable[[Sequence[Dispute], datetime], Counter]
 
 
+def outcome_due(step: Step, now: datetime) -> Q:
+    """Disputes at ``step`` whose deadline passed by ``now`` and still need its outcome."""
+    condition = Q(state=step.state, deadline_at__lte=now)
+    pending = OUTCOMES[step.expiry].pending
+    return condition & pending if pending is not None else condition
+
+
+def any_outcome_due(now: datetime) -> Q:
+    """Disputes with any outcome due by ``now``: what the sweep acts on (the admin's queue of
+    disputes it has not processed asks this of a moment some minutes ago)."""
+    return reduce(or_, (outcome_due(step, now) for step in EXPIRING))
+
+
 def _jobs() -> list[Job]:
-    jobs = []
-    for step in EXPIRING:
-        outcome = OUTCOMES[step.expiry]
-
-        def due(now: datetime, state=step.state, pending=outcome.pending) -> Q:
-            condition = Q(state=state, deadline_at__lte=now)
-            return condition & pending if pending is not None else condition
-
-        jobs.append(Job(step.state, due, outcome.apply))
+    jobs = [Job(step.state, partial(outcome_due, step), OUTCOMES[step.expiry].apply) for step in EXPIRING]
     jobs.append(Job(REMINDERS_DUE, reminders_due, reminders_send_many))
     return jobs
 

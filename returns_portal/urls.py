@@ -6,6 +6,8 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
+from disputes.admin_views import dashboard_view, rules_view
+
 admin.site.site_header = _("Returns portal administration")
 admin.site.site_title = _("Returns portal")
 admin.site.index_title = _("Marketplace operations")
@@ -16,6 +18,9 @@ admin.site.enable_nav_sidebar = False
 urlpatterns = [
     # Browsers ask every site for /favicon.ico (the admin and the return slip too): answer, not 404.
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("img/favicon.svg"), permanent=True)),
+    # Staff pages in the admin's look, before the admin's own URLs (its catch-all would take them).
+    path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="staff_dashboard"),
+    path("admin/rules/", admin.site.admin_view(rules_view), name="staff_rules"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -49,6 +49,9 @@ class Outcome:
     # Beyond "the deadline passed": which due disputes still need the outcome (one that
     # leaves the state as it is must not be applied again).
     pending: Q | None = None
+    # What it may record (the codes above), under the settings in force: the rules page
+    # says them in words (``presentation.OUTCOME_TEXTS``).
+    results: Callable[[], tuple[str, ...]] = tuple
 
 
 def _expire(disputes: Sequence[Dispute], *, move: str, now: datetime, outcome: str) -> list[Dispute]:
@@ -149,12 +152,18 @@ def staff_overdue_many(disputes: Sequence[Dispute], now: datetime) -> Counter:
     return Counter({STAFF_OVERDUE_FLAGGED: len(flagged)})
 
 
+def _seller_timeout_results() -> tuple[str, ...]:
+    by_policy = SELLER_TIMEOUT_ESCALATED if settings.SELLER_TIMEOUT_POLICY == "escalate" else SELLER_TIMEOUT_REFUNDED
+    return INSTRUCTIONS_ISSUED, NO_WAREHOUSE_ESCALATED, by_policy
+
+
 OUTCOMES: dict[str, Outcome] = {
-    "seller_timeout": Outcome(seller_timeout_many),
-    "buyer_did_not_ship": Outcome(buyer_did_not_ship_many),
-    "receipt_timeout": Outcome(receipt_timeout_many),
-    "answer_timeout": Outcome(answer_timeout_many),
-    "staff_overdue": Outcome(staff_overdue_many, pending=NOT_FLAGGED_FOR_THIS_DEADLINE),
+    "seller_timeout": Outcome(seller_timeout_many, results=_seller_timeout_results),
+    "buyer_did_not_ship": Outcome(buyer_did_not_ship_many, results=lambda: (BUYER_DID_NOT_SHIP,)),
+    "receipt_timeout": Outcome(receipt_timeout_many, results=lambda: (RECEIPT_TIMEOUT_REFUNDED,)),
+    "answer_timeout": Outcome(answer_timeout_many, results=lambda: (ANSWER_TIMEOUT_CLOSED,)),
+    "staff_overdue": Outcome(staff_overdue_many, pending=NOT_FLAGGED_FOR_THIS_DEADLINE,
+                             results=lambda: (STAFF_OVERDUE_FLAGGED,)),
 }
 
 

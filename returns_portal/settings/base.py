@@ -226,8 +226,8 @@ DEADLINE_SWEEP_SECONDS = env.int("DEADLINE_SWEEP_SECONDS", default=60)
 DEADLINE_SWEEP_BATCH = env.int("DEADLINE_SWEEP_BATCH", default=1000)
 # Each periodic run works off at most this many batches; the next run continues.
 DEADLINE_SWEEP_MAX_BATCHES = env.int("DEADLINE_SWEEP_MAX_BATCHES", default=100)
-# A deadline passed longer ago than this and not yet processed means the sweep is not running
-# (the admin's "past a deadline, not processed" queue).
+# A dispute past a deadline the sweep has not acted on this many minutes later shows in the
+# admin's "not processed by the sweep" queue (it should always be empty: the sweep is alive).
 SWEEP_GRACE_MINUTES = env.int("SWEEP_GRACE_MINUTES", default=15)
 REMINDER_HOURS = env.int("REMINDER_HOURS", default=24)
 # When the seller misses the first deadline on a non-local-return dispute: "refund" (the

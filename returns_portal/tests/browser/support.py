@@ -179,7 +179,15 @@ class Portal:
 
     def audit(self, page, label: str, *, strict: bool = True) -> Audit:
         page.evaluate(axe_script())
-        raw = page.evaluate("options => axe.run(document, options)", {"resultTypes": ["violations", "incomplete"]})
+        # The whole page in the viewport while axe looks: text that straddles the bottom edge
+        # of the window otherwise reads "partially obscured", its contrast undetermined.
+        window = page.viewport_size
+        page.set_viewport_size({"width": window["width"],
+                                "height": max(window["height"], page.evaluate("document.documentElement.scrollHeight"))})
+        try:
+            raw = page.evaluate("options => axe.run(document, options)", {"resultTypes": ["violations", "incomplete"]})
+        finally:
+            page.set_viewport_size(window)
         audit = Audit(label=label, url=path_of(page), violations=raw["violations"], incomplete=raw["incomplete"],
                       strict=strict)
         self.audits.append(audit)
