@@ -185,13 +185,13 @@ def seed(n: int) -> Seeded:
                 shipments.append(ReturnShipment(dispute_id=d.pk, carrier="Russian Post",
                                                 tracking_number=f"RP{d.pk:09d}RU", shipped_at=at))
             elif kind == E.INSPECTED:
-                failed = target in (S.REJECTED,)
+                failed = target == S.REJECTED
                 inspections.append(Inspection(
                     dispute_id=d.pk, inspector_id=store_members[-1].pk, received_at=at,
-                    answers={"signs_of_use": not failed, "completeness": True},
+                    answers={"signs_of_use": "fails" if failed else "meets", "completeness": "meets"},
                     notes={"signs_of_use": "Scratches on the case."} if failed else {},
                     outcome="rejected" if failed else "accepted",
-                    findings=[{"code": "signs_of_use", "outcome": "fail", "message": "Signs of use"}] if failed else []))
+                    findings=[{"code": "signs_of_use", "outcome": "fail", "message": "Signs of use"}] * failed))
             events.append(DisputeEvent(dispute_id=d.pk, actor_id=actors[who], kind=kind, from_state=source,
                                        to_state=target, details=details, created_at=at))
         for k in range(p["messages"]):

@@ -49,7 +49,9 @@ once to warm every worker (untimed) and a load of ``--concurrency`` connections 
 for ``--duration`` seconds (default 10; up to 60 for a page whose single request takes more
 than a third of it, so that a few requests complete): ``wrk`` (Debian: ``apt-get install
 wrk``) when installed, else a loop of Python threads with ``http.client`` (``--loader``
-forces one). ``--only changelist,index`` loads only those pages (and the bare view).
+forces one; wrk leaves the requests under way at its end to the workers, so the script
+waits a p95, or its slowest warm-up request, before the next run). ``--only changelist,index``
+loads only those pages (and the bare view).
 
 The bare view is loaded for ``--duration`` right before each page, and each page's ratio is
 to that run: on a machine whose cores other work shares, the two runs of a ratio meet the
@@ -386,7 +388,7 @@ def bench(databases: Databases, n: int, args) -> list[Page]:
             page.bare = load(server.port, bare.path, cookie, args.duration, args, databases.workdir)
             bare.runs.append(page.bare)
             if page is not bare:
-                page.load = load(server.port, page.path, cookie, seconds, args, databases.workdir)
+                page.load = load(server.port, page.path, cookie, seconds, args, databases.workdir, slowest)
                 print(f"  {page.name}: {page.load.requests} requests in {page.load.seconds:.1f} s"
                       + (f", {page.load.errors} errors" if page.load.errors else "")
                       + f" (bare right before: {page.bare.rate:.1f} req/s)", flush=True)
@@ -400,10 +402,14 @@ def bench(databases: Databases, n: int, args) -> list[Page]:
     return pages
 
 
-def load(port: int, path: str, cookie: dict, seconds: float, args, workdir: Path) -> Load:
-    if args.loader == "wrk":
-        return load_wrk(port, path, cookie, args.concurrency, seconds, workdir)
-    return load_python(port, path, cookie, args.concurrency, seconds)
+def load(port: int, path: str, cookie: dict, seconds: float, args, workdir: Path, slowest: float = 0) -> Load:
+    if args.loader == "python":  # waits for the requests under way at the end
+        return load_python(port, path, cookie, args.concurrency, seconds)
+    result = load_wrk(port, path, cookie, args.concurrency, seconds, workdir)
+    # wrk leaves the requests under way at its end (and those queued at the server) to the
+    # workers: the next run must not share them with those.
+    time.sleep(max(result.p95 / 1000, slowest if result.requests < args.concurrency * 2 else 0))
+    return result
 
 
 def report(n: int, pages: list[Page], args) -> float | None:
