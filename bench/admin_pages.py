@@ -73,7 +73,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -85,7 +84,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.admin_data import BIG, Seeded, seed  # noqa: E402 - needs ROOT on sys.path
-from bench.sweep import DEFAULT_ADMIN_URL, Databases, release  # noqa: E402
+from bench.sweep import Databases, isolated_environment, release  # noqa: E402
 
 # Settings the pages depend on, at the documented defaults unless the environment (not .env)
 # says otherwise.
@@ -113,31 +112,10 @@ TARGET_RATIO = 0.3  # the changelist's throughput against the bare view
 
 def configure() -> Databases:
     """Set every setting the script relies on in ``os.environ``, before Django starts."""
-    workdir = Path(tempfile.mkdtemp(prefix="adminbench-"))
-    url = os.environ.get("DATABASE_URL", DEFAULT_ADMIN_URL)
-    if url.startswith("sqlite:"):
-        databases = Databases("sqlite", workdir)
-        os.environ["DATABASE_URL"] = f"sqlite:///{databases.name('unused')}"
-    elif url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        databases = Databases("postgresql", workdir, admin_url=url,
-                              prefix=f"returns_portal_adminbench_{os.getpid()}_{secrets.token_hex(4)}")
-        os.environ["DATABASE_URL"] = urlunsplit(urlsplit(url)._replace(path=f"/{databases.name('unused')}"))
-    else:
-        sys.exit("bench/admin_pages.py runs on PostgreSQL (DATABASE_URL=postgres://...) or SQLite (sqlite://)")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
-    os.environ["DEBUG"] = "off"
+    databases = isolated_environment(script="bench/admin_pages.py", prefix="adminbench", settings_module="bench.settings",
+                                     tunable=TUNABLE)
     os.environ["SECRET_KEY"] = secrets.token_urlsafe(60)
     os.environ["ALLOWED_HOSTS"] = "127.0.0.1,localhost,testserver"
-    os.environ["VAR_DIR"] = str(workdir / "var")
-    os.environ["MEDIA_ROOT"] = str(workdir / "var" / "media")
-    os.environ["PRIVATE_MEDIA_ROOT"] = str(workdir / "var" / "private")
-    os.environ["STATIC_ROOT"] = str(workdir / "static")
-    os.environ["EMAIL_URL"] = "dummymail://"
-    os.environ["CELERY_BROKER_URL"] = "filesystem://"  # folders under VAR_DIR: tasks are stored, not run
-    os.environ["CELERY_RESULT_BACKEND"] = ""
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "off"
-    for name, default in TUNABLE.items():
-        os.environ[name] = os.environ.get(name, default)
     return databases
 
 

@@ -183,20 +183,23 @@ class Databases:
             connection.close()
 
 
-def configure() -> Databases:
-    """Set every setting the script relies on in ``os.environ``, before Django starts."""
-    workdir = Path(tempfile.mkdtemp(prefix="sweep-bench-"))
+def isolated_environment(*, script: str, prefix: str, settings_module: str, tunable: dict[str, str]) -> Databases:
+    """Point Django at the script's own databases and a temporary folder (media, static,
+    e-mail, Celery broker) in ``os.environ``, before Django starts, so that a ``.env`` beside
+    manage.py cannot point a benchmark at a developer's data. ``tunable`` settings keep a
+    value set in the environment."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
     url = os.environ.get("DATABASE_URL", DEFAULT_ADMIN_URL)
     if os.environ.get("BENCH_DB", "").lower() == "sqlite" or url.startswith("sqlite:"):
         databases = Databases("sqlite", workdir)
         os.environ["DATABASE_URL"] = f"sqlite:///{databases.name('unused')}"
     elif url.startswith(("postgres://", "postgresql://", "pgsql://")):
         databases = Databases("postgresql", workdir, admin_url=url,
-                              prefix=f"returns_portal_bench_{os.getpid()}_{secrets.token_hex(4)}")
+                              prefix=f"returns_portal_{prefix.replace('-', '_')}_{os.getpid()}_{secrets.token_hex(4)}")
         os.environ["DATABASE_URL"] = urlunsplit(urlsplit(url)._replace(path=f"/{databases.name('unused')}"))
     else:
-        sys.exit("bench/sweep.py runs on PostgreSQL (DATABASE_URL=postgres://...) or SQLite (sqlite://)")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "returns_portal.settings.local"
+        sys.exit(f"{script} runs on PostgreSQL (DATABASE_URL=postgres://...) or SQLite (sqlite://)")
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     os.environ["DEBUG"] = "off"  # with DEBUG on, every query would be kept in memory
     os.environ["VAR_DIR"] = str(workdir / "var")
     os.environ["MEDIA_ROOT"] = str(workdir / "var" / "media")
@@ -206,9 +209,16 @@ def configure() -> Databases:
     os.environ["CELERY_BROKER_URL"] = "filesystem://"  # folders under VAR_DIR: tasks are stored, not run
     os.environ["CELERY_RESULT_BACKEND"] = ""
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "off"
-    os.environ["CONN_MAX_AGE"] = "0"
-    for name, default in TUNABLE.items():
+    for name, default in tunable.items():
         os.environ[name] = os.environ.get(name, default)
+    return databases
+
+
+def configure() -> Databases:
+    """Set every setting the script relies on in ``os.environ``, before Django starts."""
+    databases = isolated_environment(script="bench/sweep.py", prefix="bench", settings_module="returns_portal.settings.local",
+                                     tunable=TUNABLE)
+    os.environ["CONN_MAX_AGE"] = "0"
     return databases
 
 

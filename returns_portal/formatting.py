@@ -5,6 +5,7 @@ common (CLDR) form does: "9 дек. 2026, 15:30", "9 мая 2026" — not Django
 Times are in the site's time zone.
 """
 from datetime import datetime
+from functools import lru_cache
 
 from django.utils import formats, timezone, translation
 
@@ -15,11 +16,18 @@ MONTHS_SHORT = {
 }
 
 
-def _day_month(moment: datetime) -> str:
-    months = MONTHS_SHORT.get((translation.get_language() or "").split("-")[0])
+@lru_cache(maxsize=16)
+def _months(language: str | None) -> tuple[str, ...]:
+    """The abbreviated months of ``language`` (asked once per language: a list of dates
+    would otherwise look up the format of each)."""
+    months = MONTHS_SHORT.get((language or "").split("-")[0])
     if months:
-        return f"{moment.day} {months[moment.month - 1]}"
-    return formats.date_format(moment, "j M")
+        return months
+    return tuple(formats.date_format(datetime(2000, month, 1), "M") for month in range(1, 13))
+
+
+def _day_month(moment: datetime) -> str:
+    return f"{moment.day} {_months(translation.get_language())[moment.month - 1]}"
 
 
 def day_month(moment: datetime, *, with_time: bool = False) -> str:

@@ -77,7 +77,7 @@ def test_the_list_shows_the_columns_staff_work_with(client, supervisor):
     headers = [capfirst(str(h["text"])) for h in result_headers(response.context["cl"])]
     assert headers == ["Dispute", "State", "Deadline", "Who acts", "Kind", "Country", "Amount", "Store", "Opened"]
     page = response.content.decode()
-    assert f'<span class="state-badge state-badge--escalated">With marketplace staff</span>' in page
+    assert '<span class="state-badge state-badge--escalated">With marketplace staff</span>' in page
     assert '<strong>overdue</strong>' in page
     assert "Staff" in page and "Local return" in page and "Russia" in page
     assert "2,490.00\u00a0₽" in page

@@ -1,8 +1,7 @@
 """The staff dashboard (issue 10): its figures equal those worked out by hand from a known
 fixture with fixed timestamps; its page is for staff who may see disputes, reads in Russian,
 draws its charts as accessible SVG, and makes as many queries with 10 disputes as with 300."""
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest

@@ -10,7 +10,6 @@ from accounts.models import User
 from accounts.tests.factories import BuyerFactory, StaffFactory
 from disputes.models import Dispute, Refund
 from disputes.queues import (
-    front_page_queues,
     queue_counts,
     refunds_awaiting_approval,
     refunds_failed,
