@@ -3,17 +3,10 @@ from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import include, path
 from django.utils.functional import lazy
-from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from disputes.admin_views import dashboard_view, rules_view
 
-admin.site.site_header = _("Returns portal administration")
-admin.site.site_title = _("Returns portal")
-admin.site.index_title = _("Marketplace operations")
-# The app list is on the front page: the lists need the width (State and Deadline stay in view
-# beside the filters on a 1,280 px screen).
-admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     # Browsers ask every site for /favicon.ico (the admin and the return slip too): answer, not 404.

@@ -203,6 +203,7 @@ def test_every_page_passes_axe(portal, disputes, lang):
     audit(buyer, "notifications (buyer)", reverse("notifications:list"))
     audit(seller, "notifications (seller)", reverse("notifications:list"))
     audit(staff, "admin index", reverse("admin:index"))
+    audit(staff, "admin disputes list", reverse("admin:disputes_dispute_changelist"))
     audit(staff, "admin dashboard", reverse("staff_dashboard"))
     audit(staff, "admin rules in force", reverse("staff_rules"))
     audit(staff, "admin dispute", reverse("admin:disputes_dispute_change", args=[disputes["escalated"].pk]))
