@@ -162,6 +162,7 @@ def render_staff_page(model_admin, request, pk: int, *, bound: dict | None = Non
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.model._meta,
+        "preserved_filters": model_admin.get_preserved_filters(request),  # the way back to the list as filtered
         "title": str(dispute),
         "subtitle": None,
         "dispute": dispute,

@@ -2,27 +2,31 @@
 are all cheap — methods of the ModelAdmin or plain attributes — rendered with Django's own
 template, without the generic per-cell lookups of ``result_list`` (at 50 rows of 9
 columns those cost most of the page's time). Used by the disputes list."""
+import html
+
 from django import template
 from django.contrib.admin.templatetags.admin_list import result_headers
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.views.main import ORDER_VAR
-from django.utils.html import conditional_escape, escape
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeData, mark_safe
 
 register = template.Library()
 
 
 def _links(cl):
-    """Each row's link, as ``cl.url_for_result`` makes it (the change page, keeping the list's
-    filters): made once, for the first row, and the id swapped for the others."""
+    """Each row's link, as Django's list makes it (the change page, keeping the list's
+    filters for the way back): made once, for the first row, and the id swapped for the others."""
     first = next(iter(cl.result_list), None)
     if first is None:
         return lambda obj: ""
-    url = cl.url_for_result(first)
+    url = add_preserved_filters({"preserved_filters": cl.preserved_filters, "opts": cl.opts},
+                                cl.url_for_result(first))
     marker = f"/{first.pk}/change/"
     head, _marker, tail = url.partition(marker)
     if not _marker:  # a URL of another shape: ask for each row
-        return cl.url_for_result
-    return lambda obj: escape(f"{head}/{obj.pk}/change/{tail}")
+        return lambda obj: html.escape(add_preserved_filters(
+            {"preserved_filters": cl.preserved_filters, "opts": cl.opts}, cl.url_for_result(obj)))
+    return lambda obj: html.escape(f"{head}/{obj.pk}/change/{tail}")
 
 
 @register.inclusion_tag("admin/change_list_results.html")
@@ -38,11 +42,12 @@ def fast_result_list(cl):
         row = []
         for name, method in columns:
             value = method(obj) if callable(method) else getattr(obj, name)
-            value = conditional_escape(empty if value is None or value == "" else value)
+            value = empty if value is None or value == "" else value
+            value = value if isinstance(value, SafeData) else html.escape(str(value))  # what escape() does
             if name in links:
-                row.append(mark_safe(f'<th class="field-{name}"><a href="{link_of(obj)}">{value}</a></th>'))
+                row.append(f'<th class="field-{name}"><a href="{link_of(obj)}">{value}</a></th>')
             else:
-                row.append(mark_safe(f'<td class="field-{name}">{value}</td>'))
+                row.append(f'<td class="field-{name}">{value}</td>')
         # One piece per row: the template's loop over cells would escape-check each again.
         results.append([mark_safe("".join(row))])
     headers = list(result_headers(cl))

@@ -84,6 +84,25 @@ def test_the_list_shows_the_columns_staff_work_with(client, supervisor):
     assert escalated.store.name in page
 
 
+def test_the_list_escapes_what_people_typed(client, supervisor):
+    dispute = DisputeFactory()
+    dispute.store.name = '<img src=x onerror="alert(1)">'
+    dispute.store.save()
+    line = dispute.order_line
+    line.title = "<script>alert(2)</script>"
+    line.save()
+
+    page = client.get(CHANGELIST, {"country": "RU", "o": "1"}).content.decode()
+
+    assert "<script>alert(2)" not in page and "&lt;script&gt;alert(2)&lt;/script&gt;" in page
+    assert "<img src=x" not in page and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
+    link = reverse("admin:disputes_dispute_change", args=[dispute.pk])
+    # The way back from the dispute keeps the list as it was filtered.
+    assert f'<th class="field-number"><a href="{link}?_changelist_filters=country%3DRU%26o%3D1">#{dispute.pk}' in page
+    back = client.get(link, {"_changelist_filters": "country=RU&o=1"}).content.decode()
+    assert f'<a href="{CHANGELIST}?country=RU&amp;o=1">Disputes</a>' in back
+
+
 @pytest.mark.parametrize("size", [50, 5000])
 def test_the_list_stays_within_twelve_queries(client, supervisor, size):
     bulk_disputes(size)
