@@ -173,6 +173,7 @@ class DisputeAdmin(admin.ModelAdmin):
     list_select_related = ("order_line__order", "store")
     list_per_page = 50
     show_full_result_count = False  # one COUNT, however many disputes
+    show_facets = admin.ShowFacets.NEVER  # a COUNT per filter choice: the queues' counts are on the front page
     search_fields = ("=id",)  # the search box; the fields searched are in get_search_results
     search_help_text = _("Dispute number, order number, buyer's e-mail or username, RMA code or tracking number.")
     # The most urgent first; ended disputes (no deadline) last.
