@@ -25,6 +25,8 @@ class ErrorCode(StrEnum):
     REASON_REQUIRED = "reason_required"
     INVALID_DEADLINE = "invalid_deadline"
     INVALID_TOKEN = "invalid_token"
+    INVALID_NAME = "invalid_name"
+    NAME_TAKEN = "name_taken"
 
 
 class DomainError(Exception):

@@ -18,6 +18,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("notifications/", include("notifications.urls")),
+    path("", include("api.urls")),
     path("", include("disputes.urls")),
     path("", include("orders.urls")),
     path("", include("catalog.urls")),

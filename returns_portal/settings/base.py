@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "orders",
     "disputes",
     "notifications",
+    "api",
 ]
 
 MIDDLEWARE = [

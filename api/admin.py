@@ -1,0 +1,46 @@
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .keys import revoke_key
+from .models import ApiKey
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Stores' keys, read-only for staff: stores create them; the hash is never shown.
+    Staff holding ``api.revoke_apikey`` may revoke keys (a leaked key, a store's request)."""
+
+    list_display = ("name", "store", "prefix", "created_by", "created_at", "last_used_at", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter), "created_at")
+    list_select_related = ("store", "created_by")
+    search_fields = ("prefix", "name", "store__name")
+    fields = ("store", "name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at", "revoked_by")
+    readonly_fields = fields
+    actions = ["revoke_keys"]
+    ordering = ("-created_at", "-pk")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.has_perm("api.revoke_apikey")
+
+    @admin.action(description=_("Revoke the selected API keys"), permissions=["revoke"])
+    def revoke_keys(self, request, queryset) -> None:
+        keys = list(queryset.order_by("pk"))
+        revoked = sum(revoke_key(key=key, user=request.user) for key in keys)
+        already = len(keys) - revoked
+        text = ngettext("%(count)d API key revoked", "%(count)d API keys revoked", revoked) % {"count": revoked}
+        if already:
+            text = ngettext("%(text)s; %(count)d was already revoked.", "%(text)s; %(count)d were already revoked.",
+                            already) % {"text": text, "count": already}
+        else:
+            text += "."
+        self.message_user(request, text, messages.SUCCESS)
