@@ -2,12 +2,14 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from returns_portal.admin_site import ReadOnlyAdmin
+
 from .keys import revoke_key
 from .models import ApiKey
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ReadOnlyAdmin):
     """Stores' keys, read-only for staff: stores create them; the hash is never shown.
     Staff holding ``api.revoke_apikey`` may revoke keys (a leaked key, a store's request)."""
 
@@ -19,15 +21,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
     readonly_fields = fields
     actions = ["revoke_keys"]
     ordering = ("-created_at", "-pk")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_revoke_permission(self, request) -> bool:
         return request.user.has_perm("api.revoke_apikey")

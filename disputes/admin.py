@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from returns_portal.admin_site import ReadOnlyAdmin
 from returns_portal.countries import Country
 from returns_portal.errors import DomainError
 from returns_portal.formatting import day_month, local_date
@@ -437,17 +438,8 @@ class InstructionTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(DisputeEvent)
-class DisputeEventAdmin(admin.ModelAdmin):
+class DisputeEventAdmin(ReadOnlyAdmin):
     list_display = ("dispute", "kind", "from_state", "to_state", "actor", "created_at")
     list_filter = ("kind", "to_state")
     list_select_related = ("actor", "dispute__order_line__order")
     search_fields = ("=dispute__id", "actor__username")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

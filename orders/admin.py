@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from returns_portal.admin_site import ReadOnlyAdmin
+
 from .models import Order, OrderEvent, OrderLine
 
 
@@ -54,17 +56,8 @@ class OrderLineAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrderEvent)
-class OrderEventAdmin(admin.ModelAdmin):
+class OrderEventAdmin(ReadOnlyAdmin):
     list_display = ("order", "from_status", "to_status", "actor", "created_at")
     list_filter = ("to_status",)
     list_select_related = ("order", "actor")
     search_fields = ("order__number", "actor__username")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -22,3 +22,16 @@ class PortalAdminSite(admin.AdminSite):
 
 class PortalAdminConfig(AdminConfig):
     default_site = "returns_portal.admin_site.PortalAdminSite"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record the admin shows and never writes: timelines, keys, what services wrote."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
