@@ -15,14 +15,13 @@ from django.db.models import (
     DurationField,
     ExpressionWrapper,
     F,
-    FloatField,
     IntegerField,
     OuterRef,
     Q,
     Subquery,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce, TruncDate
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -239,15 +238,15 @@ def store_rates(now: datetime, limit: int = TOP_STORES) -> list[StoreRate]:
     SELLER_RESPONSE_DAYS of the dispute reaching that step (opened, or reopened into it), or
     it did not (it answered later, or the deadline passed and the marketplace acted). A
     withdrawal by the buyer counts neither way."""
-    stores = list(
-        Store.objects.annotate(
-            delivered_lines=_count(OrderLine.objects.filter(order__store=OuterRef("pk"),
-                                                            order__status=Order.Status.DELIVERED), "order__store"),
-            dispute_count=_count(Dispute.objects.filter(store=OuterRef("pk")), "store"),
-        ).filter(delivered_lines__gt=0, dispute_count__gt=0)
-        .annotate(rate=Cast("dispute_count", FloatField()) / Cast("delivered_lines", FloatField()))
-        .order_by("-rate", "-dispute_count", "name", "pk")
-        .values_list("pk", "name", "delivered_lines", "dispute_count")[:limit])
+    # Each store's two counts are asked once and ranked here: filtering and ordering on them in
+    # SQL made PostgreSQL work out each count three times per store.
+    counted = Store.objects.annotate(
+        delivered_lines=_count(OrderLine.objects.filter(order__store=OuterRef("pk"),
+                                                        order__status=Order.Status.DELIVERED), "order__store"),
+        dispute_count=_count(Dispute.objects.filter(store=OuterRef("pk")), "store"),
+    ).order_by().values_list("pk", "name", "delivered_lines", "dispute_count")
+    stores = sorted(((pk, name, lines, disputes) for pk, name, lines, disputes in counted if lines and disputes),
+                    key=lambda s: (-s[3] / s[2], -s[3], s[1], s[0]))[:limit]
     if not stores:
         return []
     reached_step = (DisputeEvent.objects.filter(dispute=OuterRef("dispute"), to_state=S.AWAITING_SELLER,
