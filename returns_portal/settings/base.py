@@ -36,6 +36,9 @@ INSTALLED_APPS = [
     "disputes",
     "notifications",
     "api",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -239,3 +242,26 @@ if SELLER_TIMEOUT_POLICY not in ("refund", "escalate"):
     from django.core.exceptions import ImproperlyConfigured
 
     raise ImproperlyConfigured('SELLER_TIMEOUT_POLICY must be "refund" or "escalate".')
+
+# The JSON API (DESIGN §8): a store's API key is the only way in (no session: a browser's
+# cookie never reaches it), JSON only, cursor pagination, one error shape for every 4xx.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.DisputeCursorPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Returns portal API",
+    "DESCRIPTION": "A store's disputes, read with the store's API key (Authorization: Bearer rp_...).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

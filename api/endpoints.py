@@ -1,0 +1,53 @@
+"""The JSON API's endpoints (DESIGN §8): thin views over the selectors, scoped to the key's store."""
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from disputes.models import Dispute
+
+from .selectors import dispute_for_store, disputes_for_store
+from .serializers import DisputeDetailSerializer, DisputeFilters, DisputeSummarySerializer
+
+ERROR = inline_serializer("Error", {
+    "code": serializers.CharField(),
+    "message": serializers.CharField(),
+    "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
+})
+
+
+class DisputeList(GenericAPIView):
+    serializer_class = DisputeSummarySerializer
+
+    @extend_schema(
+        operation_id="disputes_list",
+        summary="The store's disputes",
+        description="Cursor-paginated, oldest change first (ordered by updated_at, then id). "
+                    "Filters combine; a bad value is a 400 naming the parameter.",
+        parameters=[DisputeFilters],
+        responses={200: DisputeSummarySerializer(many=True), 400: ERROR, 401: ERROR},
+    )
+    def get(self, request):
+        filters = DisputeFilters(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        disputes = disputes_for_store(request.user, filters=filters.validated_data)
+        page = self.paginate_queryset(disputes)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class DisputeDetail(GenericAPIView):
+    serializer_class = DisputeDetailSerializer
+    queryset = Dispute.objects.none()  # for the schema; reads go through dispute_for_store
+
+    @extend_schema(
+        operation_id="disputes_retrieve",
+        summary="One of the store's disputes, with its timeline, return leg, inspection and refunds",
+        responses={200: DisputeDetailSerializer, 401: ERROR, 404: OpenApiResponse(ERROR, "Not one of the store's disputes.")},
+    )
+    def get(self, request, pk: int):
+        try:
+            dispute = dispute_for_store(request.user, pk)
+        except Dispute.DoesNotExist:
+            raise Http404 from None
+        return Response(self.get_serializer(dispute).data)
