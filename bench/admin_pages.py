@@ -84,7 +84,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.admin_data import BIG, Seeded, seed  # noqa: E402 - needs ROOT on sys.path
-from bench.sweep import Databases, isolated_environment, release  # noqa: E402
+from bench.sweep import Databases, clean_up, isolated_environment, release  # noqa: E402
 
 # Settings the pages depend on, at the documented defaults unless the environment (not .env)
 # says otherwise.
@@ -457,12 +457,7 @@ def main(argv: list[str]) -> None:
         for n in args.sizes:
             ratio = report(n, bench(databases, n, args), args)
     finally:
-        for stop in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a second stop must not cut the cleanup short
-            signal.signal(stop, signal.SIG_IGN)
-        try:
-            release()
-        finally:
-            databases.drop_all()
+        clean_up(databases)
     print(f"changelist_vs_bare={'none' if ratio is None else f'{ratio:.3f}'} at N={args.sizes[-1]}")
 
 

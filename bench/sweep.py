@@ -222,6 +222,17 @@ def configure() -> Databases:
     return databases
 
 
+def clean_up(databases: Databases) -> None:
+    """Close the connections and drop the script's databases (and only those); a second
+    Ctrl-C or SIGTERM must not cut this short."""
+    for stop in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, signal.SIG_IGN)
+    try:
+        release()
+    finally:
+        databases.drop_all()
+
+
 def release() -> None:
     from django.db import connections
 
@@ -754,12 +765,7 @@ def main(argv: list[str]) -> None:
             return
         results = [bench(databases, n, repeat) for n in sizes]
     finally:
-        for stop in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a second stop must not cut the cleanup short
-            signal.signal(stop, signal.SIG_IGN)
-        try:
-            release()
-        finally:
-            databases.drop_all()
+        clean_up(databases)
     print(f"\n{'N':>8} {'floor s':>9} {'sweep s':>9} {'ratio':>6} {'peak MiB':>9} {'queries/batch':>14} "
           f"{'2nd sweep':>10}  outcomes")
     for r in results:

@@ -227,7 +227,7 @@ class DisputeAdmin(admin.ModelAdmin):
         if not obj.is_open or obj.deadline_at is None:
             return "—"
         shown = day_month(obj.deadline_at, with_time=True)
-        if obj.deadline_at < timezone.now():
+        if obj.is_overdue:
             return format_html('<span class="overdue"><span class="deadline-date">{}</span><br><strong>{}</strong></span>',
                                shown, words()["overdue"])
         return format_html('<span class="deadline-date">{}</span>', shown)

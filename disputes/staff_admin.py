@@ -41,7 +41,15 @@ def _text(label: Promise, rows: int = 2, max_length: int = 2000) -> forms.CharFi
     return forms.CharField(label=label, max_length=max_length, widget=forms.Textarea(attrs={"rows": rows}))
 
 
-class ExtendDeadlineForm(forms.Form):
+class StaffForm(forms.Form):
+    """A staff action's form: built for the dispute it acts on."""
+
+    def __init__(self, *args, dispute: Dispute, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.dispute = dispute
+
+
+class ExtendDeadlineForm(StaffForm):
     until = forms.DateTimeField(
         label=gettext_lazy("New deadline"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -50,47 +58,44 @@ class ExtendDeadlineForm(forms.Form):
     reason = _text(_REASON_LABEL)
 
     def __init__(self, *args, dispute: Dispute, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, dispute=dispute, **kwargs)
         if dispute.deadline_at and not self.is_bound:
             self.initial["until"] = timezone.localtime(dispute.deadline_at) + timedelta(days=2)
 
 
-class StaffNoteForm(forms.Form):
+class StaffNoteForm(StaffForm):
     note = _text(gettext_lazy("Note (only marketplace staff read it)"), rows=3, max_length=5000)
 
-    def __init__(self, *args, dispute: Dispute, **kwargs):
-        super().__init__(*args, **kwargs)
 
-
-class ReclassifyForm(forms.Form):
+class ReclassifyForm(StaffForm):
     reason_code = forms.ChoiceField(label=gettext_lazy("The buyer's reason is really"), choices=Dispute.Reason.choices)
     why = _text(gettext_lazy("Why (both sides read it)"))
 
     def __init__(self, *args, dispute: Dispute, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, dispute=dispute, **kwargs)
         self.fields["reason_code"].choices = [c for c in Dispute.Reason.choices if c[0] != dispute.reason]
 
 
-class ManualRefundForm(forms.Form):
+class ManualRefundForm(StaffForm):
     amount = MoneyField(label=gettext_lazy("Amount"))
     reason = _text(gettext_lazy("Reason (the buyer reads it)"))
     # One refund per form shown: a double submit of the same form pays once.
     token = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
     def __init__(self, *args, dispute: Dispute, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, dispute=dispute, **kwargs)
         self.fields["amount"].currency = dispute.currency
-        self.fields["amount"].help_text = _("At most %(max)s: paid for the line, less what was refunded.") % {
-            "max": format_money(dispute.order_line.refundable_amount, dispute.currency)}
+        # The service's limit: refunds decided and not paid yet count too.
+        left = Refund.objects.refundable_left([dispute.order_line])[dispute.order_line_id]
+        self.fields["amount"].help_text = _(
+            "At most %(max)s: paid for the line, less what was refunded or is waiting to be paid.") % {
+            "max": format_money(left, dispute.currency)}
         if not self.is_bound:
             self.initial["token"] = secrets.token_urlsafe(16)
 
 
-class ApproveRefundForm(forms.Form):
+class ApproveRefundForm(StaffForm):
     refund = forms.IntegerField(widget=forms.HiddenInput)
-
-    def __init__(self, *args, dispute: Dispute, **kwargs):
-        super().__init__(*args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -170,7 +175,7 @@ def render_staff_page(model_admin, request, pk: int, *, bound: dict | None = Non
         "order": dispute.order_line.order,
         "who_acts": lifecycle.next_step_text(dispute, lifecycle.Party.STAFF),
         "on_the_clock": step.who,
-        "overdue": dispute.is_open and dispute.deadline_at is not None and dispute.deadline_at < timezone.now(),
+        "overdue": dispute.is_overdue,
         "time_left": time_left(dispute.deadline_at) if dispute.is_open else "",
         "instructions": instructions,
         "instructions_address": address_text(instructions.address) if instructions else "",

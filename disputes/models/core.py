@@ -129,6 +129,11 @@ class Dispute(models.Model):
         return self.state not in self.TERMINAL_STATES
 
     @property
+    def is_overdue(self) -> bool:
+        """Open and past the current step's deadline (``queues.overdue`` asks the database)."""
+        return self.is_open and self.deadline_at is not None and self.deadline_at < timezone.now()
+
+    @property
     def is_local_return(self) -> bool:
         return self.kind == self.Kind.RETURN and self.route == self.Route.LOCAL
 

@@ -240,3 +240,15 @@ def test_extending_an_ended_dispute_is_refused_in_words(client, agent, closed):
     [message] = messages_of(response)
     assert message.endswith(".") and "extend_deadline" not in message
     assert snapshot(closed) == before
+
+
+def test_the_manual_refund_form_offers_what_is_left_after_refunds_not_paid_yet(client, closed, settings):
+    settings.STAFF_REFUND_APPROVAL_LIMIT = Decimal("100")
+    client.force_login(member("Supervisor"))
+    act(client, closed, "manual_refund", {"amount": "500", "reason": "Goodwill.", "token": "tok-left-0001"})
+    assert Refund.objects.get(dispute=closed).status == "awaiting_approval"
+
+    shown = page(client, closed)
+
+    # 2,490.00 paid, 500.00 waiting for approval: the service refuses more than 1,990.00.
+    assert "At most 1,990.00\u00a0₽: paid for the line, less what was refunded or is waiting to be paid." in shown
