@@ -13,3 +13,13 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]
+
+from . import webhook_endpoints  # noqa: E402
+
+urlpatterns += [
+    path("api/v1/webhooks/endpoints/", webhook_endpoints.WebhookEndpointList.as_view(), name="webhook_endpoint_list"),
+    path("api/v1/webhooks/endpoints/<int:pk>/", webhook_endpoints.WebhookEndpointDetail.as_view(),
+         name="webhook_endpoint_detail"),
+    path("api/v1/webhooks/endpoints/<int:pk>/deliveries/", webhook_endpoints.WebhookDeliveryList.as_view(),
+         name="webhook_delivery_list"),
+]

@@ -22,6 +22,11 @@ app.conf.beat_schedule = {
         "task": "disputes.tasks.enforce_deadlines",
         "schedule": timedelta(seconds=int(os.environ.get("DEADLINE_SWEEP_SECONDS", "60"))),
     },
+    # Webhook retries, and deliveries whose task was lost (period WEBHOOK_SWEEP_SECONDS).
+    "deliver-due-webhooks": {
+        "task": "webhooks.tasks.deliver_due_webhooks",
+        "schedule": timedelta(seconds=int(os.environ.get("WEBHOOK_SWEEP_SECONDS", "60"))),
+    },
     "clear-expired-sessions": {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),

@@ -27,6 +27,7 @@ class ErrorCode(StrEnum):
     INVALID_TOKEN = "invalid_token"
     INVALID_NAME = "invalid_name"
     NAME_TAKEN = "name_taken"
+    INVALID_URL = "invalid_url"
 
 
 class DomainError(Exception):

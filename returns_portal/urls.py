@@ -19,6 +19,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("notifications/", include("notifications.urls")),
     path("", include("api.urls")),
+    path("", include("webhooks.urls")),
     path("", include("disputes.urls")),
     path("", include("orders.urls")),
     path("", include("catalog.urls")),

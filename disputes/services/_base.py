@@ -24,6 +24,7 @@ from accounts.models import User
 from notifications.services import Draft, notify_many
 from returns_portal.errors import DomainError, ErrorCode
 from returns_portal.money import check_amount, format_money
+from webhooks import outbox
 
 from ..lifecycle import MOVES, RESUME, STAY, TERMINAL_STATES, Party, authorize, deadline_for, party_of
 from ..models import Dispute, DisputeAttachment, DisputeEvent
@@ -144,8 +145,17 @@ def transition_many(
             for name, value in values.items():
                 setattr(dispute, name, dispute.state if isinstance(value, F) else value)
         applied.extend(group)
-    DisputeEvent.objects.bulk_create(events, batch_size=1000)
+    record_events(events)
     return applied
+
+
+def record_events(events: Sequence[DisputeEvent]) -> Sequence[DisputeEvent]:
+    """Write timeline entries (one insert) and, in the same transaction, the webhook
+    deliveries they owe their disputes' stores (``webhooks.outbox``, sent after commit).
+    Every service writes its entries here, never with ``DisputeEvent.objects`` itself."""
+    DisputeEvent.objects.bulk_create(events, batch_size=1000)
+    outbox.events_recorded(events)
+    return events
 
 
 def _entering(move: str, target: str, now: datetime) -> dict:

@@ -19,11 +19,13 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 from catalog.models import Warehouse
 from returns_portal.errors import DomainError, ErrorCode
+from webhooks import outbox
 
 from ..lifecycle import deadline_for
 from ..models import Dispute, DisputeMessage, InstructionTemplate, ReturnInstructions, ReturnShipment
 from ..models.returns import ReturnMethod
 from ..notices import warehouse_params
+
 from ._base import (
     BUYER,
     SELLER,
@@ -217,6 +219,7 @@ def dispute_reject(*, dispute: Dispute, seller: User, reason: str, evidence: Seq
                                       details={"reason": reason.strip()}, seller_answer=reason.strip())
         if evidence:
             message = DisputeMessage.objects.create(dispute=rejected, author=seller, body=reason.strip())
+            outbox.message_posted(message, party="seller", files=len(evidence))
             save_attachments(dispute=rejected, uploader=seller, files=evidence, message=message)
         tell([(rejected, {"reason": reason.strip(), "deadline": rejected.deadline_at.isoformat()})],
              {BUYER: "disputes.rejected.buyer"})
@@ -273,7 +276,8 @@ def dispute_escalate(*, dispute: Dispute, buyer: User, reason: str) -> Dispute:
     with transaction.atomic():
         escalated = dispute_transition(dispute=dispute, move="escalate", actor=buyer,
                                        details={"reason": reason.strip()})
-        DisputeMessage.objects.create(dispute=escalated, author=buyer, body=reason.strip())
+        message = DisputeMessage.objects.create(dispute=escalated, author=buyer, body=reason.strip())
+        outbox.message_posted(message, party="buyer", files=0)
         tell([(escalated, {})], {SELLER: "disputes.escalated.seller"})
         tell([(escalated, {"reason": reason.strip()[:500]})], {STAFF: "disputes.escalated.staff"})
     return escalated

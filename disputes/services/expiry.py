@@ -23,7 +23,9 @@ from notifications.services import Draft, notify_many
 
 from ..lifecycle import REMINDED, STEPS, Party, Track, deadline_days, track_of
 from ..models import Dispute, DisputeEvent
-from ._base import BUYER, SELLER, Change, staff_with, tell, transition_many
+from webhooks import outbox
+
+from ._base import BUYER, SELLER, Change, record_events, staff_with, tell, transition_many
 from .answers import default_instructions_many, instructions_issue_many
 from .refunds import RefundDecision, refund_decide_many
 
@@ -143,12 +145,12 @@ def staff_overdue_many(disputes: Sequence[Dispute], now: datetime) -> Counter:
     Dispute.objects.filter(NOT_FLAGGED_FOR_THIS_DEADLINE, pk__in=ids, state=S.ESCALATED,
                            deadline_at__lte=now).update(overdue_flagged_at=now, updated_at=now)
     flagged = set(Dispute.objects.filter(pk__in=ids, overdue_flagged_at=now).values_list("pk", flat=True))
-    DisputeEvent.objects.bulk_create([
+    record_events([
         DisputeEvent(dispute_id=d.pk, actor=None, kind=DisputeEvent.Kind.STAFF_OVERDUE, from_state=S.ESCALATED,
                      to_state=S.ESCALATED, created_at=now,
                      details={"outcome": STAFF_OVERDUE_FLAGGED, "days": settings.STAFF_DECISION_DAYS,
                               "deadline": d.deadline_at.isoformat()})
-        for d in disputes if d.pk in flagged], batch_size=1000)
+        for d in disputes if d.pk in flagged])
     return Counter({STAFF_OVERDUE_FLAGGED: len(flagged)})
 
 
@@ -188,6 +190,7 @@ def reminders_send_many(disputes: Sequence[Dispute], now: datetime) -> Counter:
                Dispute.objects.filter(pk__in=ids).values_list("pk", "deadline_at", "reminded_deadline_at")
                if reminded is not None and reminded == deadline}
     due = [d for d in disputes if d.pk in claimed]
+    outbox.reminders_sent(due, now)
     for party, audience in ((Party.BUYER, BUYER), (Party.SELLER, SELLER)):
         tell([(d, {"deadline": d.deadline_at.isoformat()}) for d in due if STEPS[d.state].who == party],
              {audience: "disputes.reminder"})

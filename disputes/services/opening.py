@@ -17,7 +17,10 @@ from .. import selectors
 from ..lifecycle import Party, deadline_for, party_of
 from ..models import Dispute, DisputeEvent, DisputeMessage, Refund, ReturnInstructions
 from ..rules.eligibility import check_eligibility
-from ._base import BUYER, SELLER, NotEligible, dispute_transition, lock_dispute, save_attachments, tell
+from webhooks import outbox
+
+from ._base import (BUYER, SELLER, NotEligible, dispute_transition, lock_dispute, record_events, save_attachments,
+                    tell)
 
 
 def dispute_open(
@@ -85,7 +88,7 @@ def dispute_open(
         except IntegrityError as error:
             raise DomainError(ErrorCode.ALREADY_OPEN, _("There is already an open dispute on this item.")) from error
         save_attachments(dispute=dispute, uploader=buyer, files=evidence)
-        DisputeEvent.objects.create(
+        record_events([DisputeEvent(
             dispute=dispute,
             actor=buyer,
             kind=DisputeEvent.Kind.OPENED,
@@ -101,7 +104,7 @@ def dispute_open(
                 "evidence_files": len(evidence),
             },
             created_at=now,
-        )
+        )])
         params = {"buyer": buyer.get_full_name() or buyer.username, "request": f"{kind}:{route}" if route else kind,
                   "amount": str(amount), "currency": dispute.currency, "deadline": dispute.deadline_at.isoformat()}
         tell([(dispute, params)], {SELLER: "disputes.opened.seller", BUYER: "disputes.opened.buyer"})
@@ -173,6 +176,7 @@ def dispute_message_post(
                               _("This dispute has ended; messages can no longer be added."))
         message = DisputeMessage.objects.create(dispute=dispute, author=author, body=body)
         save_attachments(dispute=dispute, uploader=author, files=files, message=message)
+        outbox.message_posted(message, party=str(party), files=len(files))
         # Staff speak to both sides; each side speaks to the other.
         audience = {Party.BUYER: [SELLER], Party.SELLER: [BUYER], Party.STAFF: [BUYER, SELLER]}[party]
         key = "disputes.message" if body else "disputes.message_file"

@@ -28,7 +28,7 @@ from returns_portal.money import check_amount, format_money
 
 from ..models import Dispute, DisputeEvent, Refund
 from ..payments import GatewayError, payment_gateway
-from ._base import BUYER, PAYERS, SELLER, Change, dispute_locked_for, lock_dispute, tell, transition_many
+from ._base import BUYER, PAYERS, SELLER, Change, dispute_locked_for, lock_dispute, record_events, tell, transition_many
 
 logger = logging.getLogger(__name__)
 
@@ -168,11 +168,11 @@ def refund_pay(*, refund_id: int, actor: User | None = None) -> Refund:
             refund.status = Refund.Status.FAILED
             refund.last_error = str(error)[:2000]
             refund.save(update_fields=["status", "last_error", "attempts"])
-            DisputeEvent.objects.create(
+            record_events([DisputeEvent(
                 dispute_id=refund.dispute_id, actor=actor, kind=DisputeEvent.Kind.REFUND_FAILED,
                 from_state=dispute.state, to_state=dispute.state,
                 details={"refund": refund.pk, "attempt": refund.attempts, "error": refund.last_error},
-            )
+            )])
             return refund
 
         now = timezone.now()

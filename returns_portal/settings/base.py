@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "disputes",
     "notifications",
     "api",
+    "webhooks",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -242,6 +243,24 @@ if SELLER_TIMEOUT_POLICY not in ("refund", "escalate"):
     from django.core.exceptions import ImproperlyConfigured
 
     raise ImproperlyConfigured('SELLER_TIMEOUT_POLICY must be "refund" or "escalate".')
+
+# Webhooks (DESIGN §8): a store's endpoints are told of every event on its disputes.
+# Retries wait WEBHOOK_RETRY_BASE_SECONDS after the first failed attempt, doubling each time
+# up to WEBHOOK_RETRY_MAX_SECONDS; after WEBHOOK_MAX_ATTEMPTS attempts the delivery is given up.
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=15)
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=60)
+WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=24 * 3600)
+# Per network step of an attempt (connecting, each read), in seconds.
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10)
+# An endpoint that gives up this many deliveries in a row (no success between) is disabled
+# and its store's members are told.
+WEBHOOK_DISABLE_AFTER_GIVEN_UP = env.int("WEBHOOK_DISABLE_AFTER_GIVEN_UP", default=5)
+WEBHOOK_MAX_ENDPOINTS = env.int("WEBHOOK_MAX_ENDPOINTS", default=10)
+# How often beat queues the deliveries that are due, and how many at most each time.
+WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=60)
+WEBHOOK_SWEEP_BATCH = env.int("WEBHOOK_SWEEP_BATCH", default=1000)
+# Plain http to this machine (localhost, 127.0.0.1, ::1) for development and tests; never in production.
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=DEBUG)
 
 # The JSON API (DESIGN §8): a store's API key is the only way in (no session: a browser's
 # cookie never reaches it), JSON only, cursor pagination, one error shape for every 4xx.

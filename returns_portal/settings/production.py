@@ -13,6 +13,9 @@ if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("insecure-"):
 if env.bool("DEBUG", default=False):
     raise ImproperlyConfigured("DEBUG must be off in production.")
 DEBUG = False
+if env.bool("WEBHOOK_ALLOW_HTTP", default=False):
+    raise ImproperlyConfigured("WEBHOOK_ALLOW_HTTP must be off in production: webhooks go out over https only.")
+WEBHOOK_ALLOW_HTTP = False
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
