@@ -243,3 +243,23 @@ def test_the_pages_queries_stay_flat_as_the_log_grows(desk, seller, dispute, dja
     assert len(many) == len(few)
     with django_assert_max_num_queries(6):
         assert desk.get(LIST).status_code == 200
+
+
+def test_the_webhook_pages_read_in_russian(seller, dispute, allow_http, clock):
+    from disputes.tests.test_russian_pages import english_left
+
+    with Receiver(statuses=[500, 200]) as receiver:
+        endpoint = EndpointFactory(store=seller.store, url=receiver.url, consecutive_failures=1)
+        dispute_message_post(dispute=dispute, author=dispute.buyer, body="Hello")
+        delivery_attempt(delivery_id=WebhookDelivery.objects.get().pk)
+    EndpointFactory(store=seller.store, disabled_at=NOW, disabled_reason=WebhookEndpoint.DisabledReason.FAILING)
+    client = Client()
+    client.force_login(seller)
+
+    for address, expected in [(LIST, ["Ваши точки приёма", "Отключена после повторяющихся сбоев",
+                                      "2 неудачные попытки подряд"]),
+                              (url("endpoint_detail", endpoint.pk), ["Доставки", "Не доставлено, будет повтор",
+                                                                     "Отправить ещё раз", "мс"])]:
+        left, russian = english_left(client, address)
+        assert left == [], f"{address} shows English: {left}"
+        assert [text for text in expected if text not in russian] == [], russian
