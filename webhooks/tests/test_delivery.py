@@ -286,3 +286,21 @@ def test_ten_workers_at_once_make_one_attempt(allow_http):
     assert len([m for m in made if m is not None]) == 1
     assert len(receiver.received) == 1
     assert WebhookAttempt.objects.filter(delivery=delivery).count() == 1
+
+
+def test_the_readmes_recipe_verifies_a_real_delivery(clock, receiver, dispute, django_capture_on_commit_callbacks):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    recipe = readme.split("**Webhooks.**", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(recipe, namespace)  # the README's few lines, as a receiver would paste them
+    endpoint = EndpointFactory(store=dispute.store, url=receiver.url)
+
+    post_message(dispute, django_capture_on_commit_callbacks)
+
+    [request] = receiver.received
+    assert namespace["verify"](endpoint.secret, request.headers, request.body) is True
+    assert namespace["verify"](endpoint.secret, request.headers, request.body + b" ") is False
+    clock.move_to(NOW + timedelta(minutes=6))
+    assert namespace["verify"](endpoint.secret, request.headers, request.body) is False
