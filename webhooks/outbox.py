@@ -81,10 +81,8 @@ def record(occurrences: Sequence[Occurrence]) -> list[WebhookDelivery]:
         return []
     ids = {o.dispute_id for o in occurrences}
     endpoints: dict[int, list[int]] = defaultdict(list)
-    for pk, store_id in (WebhookEndpoint.objects
-                         .filter(disabled_at__isnull=True,
-                                 store_id__in=Dispute.objects.filter(pk__in=ids).values("store_id"))
-                         .order_by("pk").values_list("pk", "store_id")):
+    for pk, store_id in (WebhookEndpoint.objects.filter(disabled_at__isnull=True, store__disputes__in=ids)
+                         .order_by("pk").values_list("pk", "store_id").distinct()):
         endpoints[store_id].append(pk)
     if not endpoints:
         return []
