@@ -172,10 +172,15 @@ def delivery_attempt(*, delivery_id) -> WebhookAttempt | None:
     return _log_attempt(delivery, number, answer, started=now)
 
 
-def _log_attempt(delivery: WebhookDelivery, number: int, answer: transport.Answer, *, started: datetime) -> WebhookAttempt:
+def _log_attempt(delivery: WebhookDelivery, number: int, answer: transport.Answer, *,
+                 started: datetime) -> WebhookAttempt | None:
     finished = timezone.now()
     endpoints = WebhookEndpoint.objects.filter(pk=delivery.endpoint_id)
     with transaction.atomic():
+        # Still ours? The store may have deleted the endpoint meanwhile (its deliveries go
+        # with it), or the lease ran out and another worker claimed the next attempt.
+        if not WebhookDelivery.objects.select_for_update().filter(pk=delivery.pk, attempts=number).exists():
+            return None
         attempt = WebhookAttempt.objects.create(delivery=delivery, number=number, started_at=started,
                                                 status_code=answer.status_code, latency_ms=answer.latency_ms,
                                                 error="" if answer.succeeded else answer.error)

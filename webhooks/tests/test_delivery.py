@@ -304,3 +304,22 @@ def test_the_readmes_recipe_verifies_a_real_delivery(clock, receiver, dispute, d
     assert namespace["verify"](endpoint.secret, request.headers, request.body + b" ") is False
     clock.move_to(NOW + timedelta(minutes=6))
     assert namespace["verify"](endpoint.secret, request.headers, request.body) is False
+
+
+def test_an_endpoint_deleted_during_an_attempt_leaves_nothing_behind(clock, allow_http, dispute, monkeypatch):
+    from webhooks import transport
+
+    with Receiver() as receiver:
+        endpoint = EndpointFactory(store=dispute.store, url=receiver.url)
+        dispute_message_post(dispute=dispute, author=dispute.buyer, body="Hello")
+        real_post = transport.post
+
+        def post_then_delete(*args, **kwargs):
+            answer = real_post(*args, **kwargs)
+            services.endpoint_delete(endpoint=endpoint, user=None)  # the store deleted it meanwhile
+            return answer
+
+        monkeypatch.setattr(transport, "post", post_then_delete)
+        assert delivery_attempt(delivery_id=WebhookDelivery.objects.get().pk) is None
+    assert (WebhookEndpoint.objects.count(), WebhookDelivery.objects.count(), WebhookAttempt.objects.count()) == (0, 0, 0)
+    assert len(receiver.received) == 1
