@@ -81,6 +81,9 @@ class WebhookDelivery(models.Model):
     state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    # When its task was last queued (cleared by each attempt): the periodic job queues it
+    # again only if that task seems lost, so a backlog of retries is not queued every minute.
+    queued_at = models.DateTimeField(_("queued"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
     last_status_code = models.PositiveIntegerField(_("last status code"), null=True, blank=True)
     # A store's "redeliver": a new delivery of the same event (same body and event id).

@@ -106,7 +106,8 @@ def record(occurrences: Sequence[Occurrence]) -> list[WebhookDelivery]:
             now = timezone.now()
             deliveries.extend(
                 WebhookDelivery(endpoint_id=endpoint_id, dispute_id=dispute.pk, event_id=event_id,
-                                event_type=occurrence.type, body=body, created_at=now, next_attempt_at=now)
+                                event_type=occurrence.type, body=body, created_at=now, next_attempt_at=now,
+                                queued_at=now)
                 for endpoint_id in endpoints[dispute.store_id])
     WebhookDelivery.objects.bulk_create(deliveries, batch_size=500)
     enqueue_deliveries([d.pk for d in deliveries])

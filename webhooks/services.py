@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -186,15 +186,15 @@ def _log_attempt(delivery: WebhookDelivery, number: int, answer: transport.Answe
                                                 error="" if answer.succeeded else answer.error)
         mine = WebhookDelivery.objects.filter(pk=delivery.pk, attempts=number)
         if answer.succeeded:
-            mine.update(state=D.DELIVERED, delivered_at=finished, next_attempt_at=None,
+            mine.update(state=D.DELIVERED, delivered_at=finished, next_attempt_at=None, queued_at=None,
                         last_status_code=answer.status_code)
             endpoints.update(consecutive_failures=0, consecutive_given_up=0, last_success_at=finished)
             return attempt
         given_up = number >= settings.WEBHOOK_MAX_ATTEMPTS
         if given_up:
-            mine.update(state=D.GIVEN_UP, next_attempt_at=None, last_status_code=answer.status_code)
+            mine.update(state=D.GIVEN_UP, next_attempt_at=None, queued_at=None, last_status_code=answer.status_code)
         else:
-            mine.update(state=D.FAILED, next_attempt_at=finished + backoff_delay(number),
+            mine.update(state=D.FAILED, next_attempt_at=finished + backoff_delay(number), queued_at=None,
                         last_status_code=answer.status_code)
         endpoints.update(consecutive_failures=F("consecutive_failures") + 1,
                          consecutive_given_up=F("consecutive_given_up") + int(given_up), last_failure_at=finished)
@@ -219,12 +219,16 @@ def _disable_if_failing(endpoint_id: int, now: datetime) -> None:
 
 
 def deliveries_due(*, limit: int | None = None) -> list:
-    """Deliveries to active endpoints whose next attempt is due, the longest waiting first:
-    retries, and deliveries whose task was never queued (broker down) or was lost."""
-    due = (WebhookDelivery.objects.filter(state__in=WebhookDelivery.OUTSTANDING, next_attempt_at__lte=timezone.now(),
-                                          endpoint__disabled_at__isnull=True)
-           .order_by("next_attempt_at").values_list("pk", flat=True))
-    return list(due[:limit or settings.WEBHOOK_SWEEP_BATCH])
+    """Claim for queueing the deliveries to active endpoints whose next attempt is due, the
+    longest waiting first: retries, and deliveries whose task was never queued (broker down)
+    or was lost (queued longer ago than an attempt can last). Marks them queued now."""
+    now = timezone.now()
+    due = list(WebhookDelivery.objects.filter(
+        Q(queued_at__isnull=True) | Q(queued_at__lt=now - _lease()),
+        state__in=WebhookDelivery.OUTSTANDING, next_attempt_at__lte=now, endpoint__disabled_at__isnull=True,
+    ).order_by("next_attempt_at").values_list("pk", flat=True)[:limit or settings.WEBHOOK_SWEEP_BATCH])
+    WebhookDelivery.objects.filter(pk__in=due).update(queued_at=now)
+    return due
 
 
 def delivery_redeliver(*, delivery: WebhookDelivery, user: User | None) -> tuple[WebhookDelivery, bool]:
@@ -248,7 +252,7 @@ def delivery_redeliver(*, delivery: WebhookDelivery, user: User | None) -> tuple
                 again = WebhookDelivery.objects.create(
                     endpoint=endpoint, dispute_id=original.dispute_id, event_id=original.event_id,
                     event_type=original.event_type, body=original.body, created_at=now, next_attempt_at=now,
-                    redelivery_of=original, requested_by=user)
+                    queued_at=now, redelivery_of=original, requested_by=user)
         except IntegrityError:  # another request made it meanwhile
             return WebhookDelivery.objects.get(redelivery_of_id=original_id,
                                                state__in=WebhookDelivery.OUTSTANDING), False

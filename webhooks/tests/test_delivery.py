@@ -323,3 +323,18 @@ def test_an_endpoint_deleted_during_an_attempt_leaves_nothing_behind(clock, allo
         assert delivery_attempt(delivery_id=WebhookDelivery.objects.get().pk) is None
     assert (WebhookEndpoint.objects.count(), WebhookDelivery.objects.count(), WebhookAttempt.objects.count()) == (0, 0, 0)
     assert len(receiver.received) == 1
+
+
+def test_the_periodic_job_queues_a_lost_delivery_once_an_attempt_could_have_ended(clock, receiver, dispute, settings):
+    # Given a delivery whose task was queued on commit but never ran (the broker lost it)
+    EndpointFactory(store=dispute.store, url=receiver.url)
+    dispute_message_post(dispute=dispute, author=dispute.buyer, body="Hello")  # on-commit not run: "lost"
+    lease = timedelta(seconds=3 * settings.WEBHOOK_TIMEOUT_SECONDS + 60)
+
+    # While its task may still be on its way, the periodic job leaves it alone (no pile of copies)
+    clock.move_to(NOW + lease - timedelta(seconds=1))
+    assert deliver_due_webhooks() == 0
+    # Once that task is surely lost, it is queued again, and sent
+    clock.move_to(NOW + lease + timedelta(seconds=1))
+    assert deliver_due_webhooks() == 1
+    assert WebhookDelivery.objects.get().state == D.DELIVERED and len(receiver.received) == 1
