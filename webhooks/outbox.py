@@ -29,7 +29,6 @@ from disputes.models import Dispute, DisputeEvent, DisputeMessage
 
 from . import events as types
 from .models import WebhookDelivery, WebhookEndpoint
-from .payloads import DisputeSnapshotSerializer, utc
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +61,8 @@ def events_recorded(events: Sequence[DisputeEvent]) -> list[WebhookDelivery]:
 
 
 def reminders_sent(disputes: Sequence[Dispute], now: datetime) -> list[WebhookDelivery]:
+    from .payloads import utc
+
     return record([Occurrence(d.pk, types.DEADLINE_REMINDER, now,
                               {"kind": "deadline_reminder", "deadline_at": utc(d.deadline_at)}) for d in disputes])
 
@@ -86,6 +87,9 @@ def record(occurrences: Sequence[Occurrence]) -> list[WebhookDelivery]:
         endpoints[store_id].append(pk)
     if not endpoints:
         return []
+    # Imported here: the API's serializers read the dispute services, which call this module.
+    from .payloads import DisputeSnapshotSerializer, utc
+
     disputes = {d.pk: d for d in Dispute.objects.filter(pk__in=ids, store_id__in=endpoints)
                 .select_related("order_line__order")}
     deliveries = []
