@@ -15,10 +15,10 @@ def store_api_keys(store_id: int) -> QuerySet[ApiKey]:
             .order_by(F("revoked_at").desc(nulls_first=True), "-created_at", "-pk"))
 
 
-def disputes_for_store(principal, *, filters: dict) -> QuerySet[Dispute]:
-    """The disputes ``principal`` (a store's API key) may read, exactly as the store's members
+def disputes_for_store(account, *, filters: dict) -> QuerySet[Dispute]:
+    """The disputes ``account`` (the account an API key acts as) may read, exactly as its store's members
     see them (``disputes_visible_to``), narrowed by the list's validated ``filters``."""
-    disputes = disputes_visible_to(principal)
+    disputes = disputes_visible_to(account)
     if "state" in filters:
         disputes = disputes.filter(state=filters["state"])
     if "who" in filters:
@@ -36,13 +36,13 @@ def disputes_for_store(principal, *, filters: dict) -> QuerySet[Dispute]:
     return disputes
 
 
-def dispute_for_store(principal, pk: int) -> Dispute:
+def dispute_for_store(account, pk: int) -> Dispute:
     """One of the store's disputes with what its API detail shows, in five queries however
     long its timeline: the timeline as the parties read it (never staff notes), the return
     leg, the inspection's findings in words, the refunds. Another store's: ``Dispute.DoesNotExist``."""
-    dispute = disputes_visible_to(principal).get(pk=pk)
+    dispute = disputes_visible_to(account).get(pk=pk)
     events = DisputeEvent.objects.filter(dispute=dispute).for_parties().select_related("actor")
-    dispute.timeline_entries = timeline(list(events), dispute, principal)
+    dispute.timeline_entries = timeline(list(events), dispute, account)
     dispute.refund_list = list(dispute.refunds.order_by("created_at", "id"))
     inspection = getattr(dispute, "inspection", None)
     if inspection is not None:
