@@ -15,7 +15,6 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from .keys import authenticate_key
-from .models import ApiKey
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

@@ -7,8 +7,14 @@ from rest_framework.response import Response
 
 from disputes.models import Dispute
 
-from .selectors import dispute_for_store, disputes_for_store
-from .serializers import DisputeDetailSerializer, DisputeFilters, DisputeSummarySerializer
+from .selectors import dispute_for_store, disputes_for_store, store_templates, warehouses_for
+from .serializers import (
+    DisputeDetailSerializer,
+    DisputeFilters,
+    DisputeSummarySerializer,
+    InstructionTemplateSerializer,
+    WarehouseSerializer,
+)
 
 ERROR = inline_serializer("Error", {
     "code": serializers.CharField(),
@@ -51,3 +57,25 @@ class DisputeDetail(GenericAPIView):
         except Dispute.DoesNotExist:
             raise Http404 from None
         return Response(self.get_serializer(dispute).data)
+
+
+class Warehouses(GenericAPIView):
+    serializer_class = WarehouseSerializer
+    pagination_class = None
+
+    @extend_schema(summary="Where the store may send returns",
+                   description="The store's own warehouses (active or not), then the marketplace's active return "
+                               "points. Instructions take an active one that accepts returns in the buyer's country.",
+                   responses={200: WarehouseSerializer(many=True), 401: ERROR})
+    def get(self, request):
+        return Response(self.get_serializer(warehouses_for(request.user), many=True).data)
+
+
+class InstructionTemplates(GenericAPIView):
+    serializer_class = InstructionTemplateSerializer
+    pagination_class = None
+
+    @extend_schema(summary="The store's instruction templates",
+                   responses={200: InstructionTemplateSerializer(many=True), 401: ERROR})
+    def get(self, request):
+        return Response(self.get_serializer(store_templates(request.user), many=True).data)

@@ -1,6 +1,8 @@
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 NAME_MAX_LENGTH = 100
@@ -54,3 +56,20 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class IdempotentRequest(models.Model):
+    """A POST made with an ``Idempotency-Key``: claimed in the transaction that acts on it, with
+    the answer it got. A retry with the same key and body is answered from here without acting
+    again; the same key with another body is refused. One row per key and ``Idempotency-Key``
+    (a unique index), so of requests racing with one key exactly one acts."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)  # SHA-256 of the method, path and body
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField(encoder=DjangoJSONEncoder, null=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["api_key", "key"], name="api_idempotency_key_unique")]

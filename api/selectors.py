@@ -1,7 +1,10 @@
-from django.db.models import F, QuerySet
+from django.db.models import F, Prefetch, QuerySet
+
+from catalog.models import Warehouse
+from catalog.selectors import marketplace_return_points, store_warehouses
 
 from disputes.lifecycle import Party, states_where
-from disputes.models import Dispute, DisputeEvent
+from disputes.models import Dispute, DisputeAttachment, DisputeEvent, DisputeMessage, InstructionTemplate
 from disputes.presentation import inspection_findings, timeline
 from disputes.selectors import disputes_visible_to
 
@@ -48,3 +51,23 @@ def dispute_for_store(account, pk: int) -> Dispute:
     if inspection is not None:
         inspection.finding_list = inspection_findings(inspection)
     return dispute
+
+
+def messages_of(dispute: Dispute) -> QuerySet[DisputeMessage]:
+    """The dispute's thread (the caller has read ``dispute`` through a scoped selector), with
+    each message's author and files: two queries per page."""
+    return (DisputeMessage.objects.filter(dispute=dispute).select_related("author")
+            .prefetch_related(Prefetch("attachments", queryset=DisputeAttachment.objects.order_by("id"))))
+
+
+def store_templates(account) -> QuerySet[InstructionTemplate]:
+    """The instruction templates of ``account``'s store (none for a staff token)."""
+    return (InstructionTemplate.objects.filter(store_id=account.store_id).select_related("warehouse")
+            .order_by("name", "pk"))
+
+
+def warehouses_for(account) -> list[Warehouse]:
+    """Where ``account``'s store may send returns: its own warehouses (active or not), then the
+    marketplace's active return points. Two queries."""
+    own = list(store_warehouses(account.store_id)) if account.store_id else []
+    return own + list(marketplace_return_points())

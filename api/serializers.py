@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from disputes.lifecycle import STEPS, Party, allowed_actions
 from disputes.models import Dispute
+from disputes.presentation import author_name, author_party
 from returns_portal.money import round_money
 
 
@@ -147,3 +149,53 @@ class DisputeDetailSerializer(DisputeSummarySerializer):
     shipment = ShipmentSerializer(allow_null=True)
     inspection = InspectionSerializer(allow_null=True)
     refunds = RefundSerializer(many=True, source="refund_list")
+
+
+class FileSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="original_name")
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    url = serializers.SerializerMethodField(help_text=_("Where to download it, with the same key."))
+
+    def get_url(self, attachment) -> str:
+        return reverse("api:file", args=[attachment.dispute_id, attachment.pk])
+
+
+class MessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    author = serializers.SerializerMethodField(help_text=_("Which side wrote it: buyer, seller or staff."))
+    author_text = serializers.SerializerMethodField(help_text=_("Who wrote it, in words."))
+    body = serializers.CharField()
+    created_at = UtcDateTime()
+    files = FileSerializer(many=True, source="attachments.all")
+
+    def get_author(self, message) -> str:
+        return author_party(message.author, self.context["dispute"])
+
+    def get_author_text(self, message) -> str:
+        return author_name(message.author, self.context["dispute"], self.context["request"].user)
+
+
+class WarehouseSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    operator = serializers.SerializerMethodField(help_text=_("store: the store's own; marketplace: a return "
+                                                             "point of the marketplace."))
+    country = serializers.CharField()
+    city = serializers.CharField()
+    address = serializers.CharField()
+    accepts_returns = serializers.BooleanField()
+    is_active = serializers.BooleanField()
+
+    def get_operator(self, warehouse) -> str:
+        return "marketplace" if warehouse.store_id is None else "store"
+
+
+class InstructionTemplateSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    warehouse = serializers.IntegerField(source="warehouse_id", allow_null=True)
+    method = serializers.CharField()
+    carrier = serializers.CharField()
+    text = serializers.CharField()
