@@ -18,6 +18,12 @@ def store_api_keys(store_id: int) -> QuerySet[ApiKey]:
             .order_by(F("revoked_at").desc(nulls_first=True), "-created_at", "-pk"))
 
 
+def staff_tokens(user) -> QuerySet[ApiKey]:
+    """A member of staff's own tokens: active first, newest first."""
+    return (ApiKey.objects.filter(store__isnull=True, acts_as=user).select_related("created_by", "revoked_by")
+            .order_by(F("revoked_at").desc(nulls_first=True), "-created_at", "-pk"))
+
+
 def disputes_for_store(account, *, filters: dict) -> QuerySet[Dispute]:
     """The disputes ``account`` (the account an API key acts as) may read, exactly as its store's members
     see them (``disputes_visible_to``), narrowed by the list's validated ``filters``."""

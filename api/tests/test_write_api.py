@@ -470,3 +470,12 @@ def test_an_idempotency_key_is_forgotten_after_its_lifetime(key, refund_only, cl
     clock.move_to(NOW + timedelta(hours=24, seconds=1))
     assert forget_expired() == 1
     assert not IdempotentRequest.objects.exists()
+
+
+def test_the_periodic_task_forgets_old_keys_and_may_run_twice(key, refund_only, clock):
+    from api.tasks import forget_idempotency_keys
+
+    post(api(key), url(refund_only, "counter-offer"), {"amount": "1000.00"}, HTTP_IDEMPOTENCY_KEY="k")
+    clock.move_to(NOW + timedelta(days=2))
+    assert forget_idempotency_keys.delay().get() == 1
+    assert forget_idempotency_keys.delay().get() == 0
