@@ -3,6 +3,7 @@ from django.db.models import F, Prefetch, QuerySet
 from catalog.models import Warehouse
 from catalog.selectors import marketplace_return_points, store_warehouses
 
+from disputes.actions import conditions_of
 from disputes.lifecycle import Party, states_where
 from disputes.models import Dispute, DisputeAttachment, DisputeEvent, DisputeMessage, InstructionTemplate
 from disputes.presentation import inspection_findings, timeline
@@ -46,13 +47,15 @@ def disputes_for_store(account, *, filters: dict) -> QuerySet[Dispute]:
 
 
 def dispute_for_store(account, pk: int) -> Dispute:
-    """One of the store's disputes with what its API detail shows, in five queries however
+    """One of the store's disputes with what its API detail shows, in seven queries however
     long its timeline: the timeline as the parties read it (never staff notes), the return
-    leg, the inspection's findings in words, the refunds. Another store's: ``Dispute.DoesNotExist``."""
+    leg, the inspection's findings in words, the refunds, the return conditions that apply.
+    Another store's: ``Dispute.DoesNotExist``."""
     dispute = disputes_visible_to(account).get(pk=pk)
     events = DisputeEvent.objects.filter(dispute=dispute).for_parties().select_related("actor")
     dispute.timeline_entries = timeline(list(events), dispute, account)
     dispute.refund_list = list(dispute.refunds.order_by("created_at", "id"))
+    dispute.condition_list = conditions_of(dispute)
     inspection = getattr(dispute, "inspection", None)
     if inspection is not None:
         inspection.finding_list = inspection_findings(inspection)

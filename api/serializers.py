@@ -143,7 +143,15 @@ class RefundSerializer(serializers.Serializer):
     paid_at = UtcDateTime(allow_null=True)
 
 
+class ConditionSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    text = serializers.CharField()
+
+
 class DisputeDetailSerializer(DisputeSummarySerializer):
+    conditions = ConditionSerializer(many=True, source="condition_list",
+                                     help_text=_("The return conditions the goods are inspected against: the "
+                                                 "inspection answers each by its code."))
     timeline = TimelineEntrySerializer(many=True, source="timeline_entries")
     instructions = InstructionsSerializer(allow_null=True)
     shipment = ShipmentSerializer(allow_null=True)

@@ -163,6 +163,9 @@ def test_a_store_runs_a_local_return_from_a_script(key, store, seller, buyer, di
     assert (instructions.warehouse, instructions.method, instructions.carrier, instructions.text,
             instructions.issued_by) == (warehouse, "drop_off", "Russian Post", "Keep the receipt.", api_account(store))
     assert body["timeline"][-1]["by"] == "by you"
+    # What the inspection will answer, condition by condition
+    assert [c["code"] for c in body["conditions"]] == APPAREL_CODES
+    assert body["conditions"][0]["text"] == "The undamaged brand packaging in which the goods were received is kept."
 
     # The buyer ships (on the pages)
     dispute_ship(dispute=dispute, buyer=buyer, carrier="Russian Post", tracking_number="RR123456785RU")
