@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.http import FileResponse, Http404, QueryDict
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -110,40 +110,34 @@ class ActionView(GenericAPIView):
                                                 context=self.get_serializer_context()).data)
 
 
-def action_schema(summary: str, description: str = ""):
+def action_schema(summary: str, description: str = "", **kwargs):
+    """An action's schema: it answers with the dispute as it now is, or one of the refusals."""
     return extend_schema(summary=summary, description=description, parameters=[IDEMPOTENCY],
-                         responses={200: DisputeDetailSerializer, **REFUSALS})
+                         responses={200: DisputeDetailSerializer, **REFUSALS}, **kwargs)
 
 
+@extend_schema_view(post=action_schema(
+    "Send return instructions",
+    "Where (warehouse), how (method, carrier) and what else the buyer is told; an RMA code is issued and the "
+    "buyer has the days to ship. A template fills the fields left out."))
 class SendInstructions(ActionView):
     action_name = "instructions"
     serializer_class = inputs.InstructionsInput
 
-    @action_schema("Send return instructions",
-                   "Where (warehouse), how (method, carrier) and what else the buyer is told; an RMA code is "
-                   "issued and the buyer has the days to ship. A template fills the fields left out.")
-    def post(self, request, pk: int):
-        return super().post(request, pk)
 
-
+@extend_schema_view(post=action_schema("Accept the dispute: refund the amount asked", request=None))
 class Accept(ActionView):
     action_name = "accept"
 
-    @extend_schema(summary="Accept the dispute: refund the amount asked", request=None, parameters=[IDEMPOTENCY],
-                   responses={200: DisputeDetailSerializer, **REFUSALS})
-    def post(self, request, pk: int):
-        return super().post(request, pk)
 
-
+@extend_schema_view(post=action_schema("Offer a partial refund"))
 class CounterOffer(ActionView):
     action_name = "counter-offer"
     serializer_class = inputs.CounterOfferInput
 
-    @action_schema("Offer a partial refund")
-    def post(self, request, pk: int):
-        return super().post(request, pk)
 
-
+@extend_schema_view(post=action_schema("Reject the dispute with a reason",
+                                       "Photos or videos as `evidence` in multipart/form-data."))
 class Reject(ActionView):
     action_name = "reject"
     serializer_class = inputs.RejectInput
@@ -153,11 +147,12 @@ class Reject(ActionView):
         data.pop("evidence", None)  # the form reads the files themselves
         return data
 
-    @action_schema("Reject the dispute with a reason", "Photos or videos as `evidence` in multipart/form-data.")
-    def post(self, request, pk: int):
-        return super().post(request, pk)
 
-
+@extend_schema_view(post=action_schema(
+    "Confirm receipt with the inspection",
+    "An answer (meets, fails, unsure) for every return condition that applies to the goods (the dispute's "
+    "`conditions`); the return-condition rules decide: a refund, a rejection the buyer may escalate, or staff "
+    "review. Photos as `photos` in multipart/form-data (then `answers.<code>` fields)."))
 class Inspect(ActionView):
     action_name = "inspect"
     serializer_class = inputs.InspectionInput
@@ -168,13 +163,6 @@ class Inspect(ActionView):
         data.pop("photos", None)
         return {**data, **{f"answer_{code}": answer for code, answer in answers.items()},
                 **{f"note_{code}": note for code, note in notes.items()}}
-
-    @action_schema("Confirm receipt with the inspection",
-                   "An answer (meets, fails, unsure) for every return condition that applies to the goods; the "
-                   "return-condition rules decide: a refund, a rejection the buyer may escalate, or staff review. "
-                   "Photos as `photos` in multipart/form-data (then `answers.<code>` fields).")
-    def post(self, request, pk: int):
-        return super().post(request, pk)
 
 
 class Decide(GenericAPIView):
