@@ -88,3 +88,8 @@ def test_the_pages_queries_stay_flat(count):
     with CaptureQueriesContext(connection) as queries:
         assert client.get(PAGE).status_code == 200
     assert len(queries) <= 8, [q["sql"] for q in queries]
+
+
+def test_the_page_says_how_to_send_a_token_in_words_that_survive_html():
+    page = signed_in(staff_in("Supervisor")).get(PAGE).content.decode()
+    assert "“Authorization: Bearer &lt;token&gt;”" in page

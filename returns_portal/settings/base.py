@@ -269,7 +269,11 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", 
           if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Returns portal API",
-    "DESCRIPTION": "A store's disputes, read with the store's API key (Authorization: Bearer rp_...).",
+    "DESCRIPTION": (
+        "A store's side of its disputes, with the store's API key (Authorization: Bearer rp_...): list and read "
+        "them, answer them (return instructions, accept, counter-offer, reject), confirm receipt with the "
+        "inspection, talk in the thread with files. Every POST takes an Idempotency-Key; every refusal is "
+        '{"code", "message", "fields"}. Staff tokens read every dispute and decide escalations.'),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
