@@ -19,16 +19,12 @@ def store_api_keys(store_id: int) -> QuerySet[ApiKey]:
             .order_by(F("revoked_at").desc(nulls_first=True), "-created_at", "-pk"))
 
 
-def staff_tokens(user) -> QuerySet[ApiKey]:
-    """A member of staff's own tokens: active first, newest first."""
-    return (ApiKey.objects.filter(store__isnull=True, acts_as=user).select_related("created_by", "revoked_by")
-            .order_by(F("revoked_at").desc(nulls_first=True), "-created_at", "-pk"))
-
-
 def disputes_for_store(account, *, filters: dict) -> QuerySet[Dispute]:
     """The disputes ``account`` (the account an API key acts as) may read, exactly as its store's members
-    see them (``disputes_visible_to``), narrowed by the list's validated ``filters``."""
-    disputes = disputes_visible_to(account)
+    see them (``disputes_visible_to``), narrowed by the list's validated ``filters``. Joined:
+    only the order, which is all a summary shows (each join more costs PostgreSQL more time to
+    plan the query than to run it)."""
+    disputes = disputes_visible_to(account).select_related(None).select_related("order_line__order")
     if "state" in filters:
         disputes = disputes.filter(state=filters["state"])
     if "who" in filters:
@@ -50,8 +46,12 @@ def dispute_for_store(account, pk: int) -> Dispute:
     """One of the store's disputes with what its API detail shows, in seven queries however
     long its timeline: the timeline as the parties read it (never staff notes), the return
     leg, the inspection's findings in words, the refunds, the return conditions that apply.
-    Another store's: ``Dispute.DoesNotExist``."""
-    dispute = disputes_visible_to(account).get(pk=pk)
+    Another store's: ``Dispute.DoesNotExist``. Joined: what the detail shows, and the product's
+    category (its return conditions)."""
+    dispute = (disputes_visible_to(account).select_related(None)
+               .select_related("order_line__order", "order_line__product__category", "store", "buyer",
+                               "instructions", "shipment", "inspection")
+               .get(pk=pk))
     events = DisputeEvent.objects.filter(dispute=dispute).for_parties().select_related("actor")
     dispute.timeline_entries = timeline(list(events), dispute, account)
     dispute.refund_list = list(dispute.refunds.order_by("created_at", "id"))

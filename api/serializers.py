@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from disputes.lifecycle import STEPS, Party, allowed_actions
-from disputes.models import Dispute
+from disputes.models import Dispute, DisputeEvent, Inspection, Refund, ReturnInstructions
 from disputes.presentation import author_name, author_party
 from returns_portal.money import round_money
 
@@ -42,6 +42,19 @@ class UtcDateTime(serializers.DateTimeField):
         super().__init__(**kwargs)
 
 
+class LabelField(serializers.CharField):
+    """The text people read for a stored code (``state`` → ``state_text``), in the request's
+    language: what ``get_<field>_display()`` says, from the model field's choices looked up
+    once (that method rebuilds and hashes every label of the field on each call)."""
+
+    def __init__(self, model, *, source: str, **kwargs):
+        self.labels = dict(model._meta.get_field(source.rsplit(".", 1)[-1]).flatchoices)
+        super().__init__(source=source, **kwargs)
+
+    def to_representation(self, value) -> str:
+        return str(self.labels.get(value, value))
+
+
 WHO = [Party.BUYER, Party.SELLER, Party.STAFF]
 
 
@@ -66,7 +79,7 @@ class DisputeFilters(serializers.Serializer):
 class DisputeSummarySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     state = serializers.CharField()
-    state_text = serializers.CharField(source="get_state_display")
+    state_text = LabelField(Dispute, source="state")
     who_must_act = serializers.SerializerMethodField()
     deadline_at = UtcDateTime(allow_null=True)
     kind = serializers.CharField()
@@ -96,7 +109,7 @@ class DisputeSummarySerializer(serializers.Serializer):
 
 class TimelineEntrySerializer(serializers.Serializer):
     kind = serializers.CharField(source="event.kind")
-    kind_text = serializers.CharField(source="event.get_kind_display")
+    kind_text = LabelField(DisputeEvent, source="event.kind")
     from_state = serializers.CharField(source="event.from_state")
     to_state = serializers.CharField(source="event.to_state")
     note = serializers.CharField()
@@ -107,7 +120,7 @@ class TimelineEntrySerializer(serializers.Serializer):
 class InstructionsSerializer(serializers.Serializer):
     address = serializers.DictField(help_text=_("The address the buyer was sent, as it was sent."))
     method = serializers.CharField()
-    method_text = serializers.CharField(source="get_method_display")
+    method_text = LabelField(ReturnInstructions, source="method")
     carrier = serializers.CharField()
     text = serializers.CharField()
     rma_code = serializers.CharField()
@@ -130,7 +143,7 @@ class FindingSerializer(serializers.Serializer):
 class InspectionSerializer(serializers.Serializer):
     received_at = UtcDateTime()
     outcome = serializers.CharField()
-    outcome_text = serializers.CharField(source="get_outcome_display")
+    outcome_text = LabelField(Inspection, source="outcome")
     findings = FindingSerializer(many=True, source="finding_list")
 
 
@@ -138,7 +151,7 @@ class RefundSerializer(serializers.Serializer):
     amount = MoneyField()
     currency = serializers.CharField()
     status = serializers.CharField()
-    status_text = serializers.CharField(source="get_status_display")
+    status_text = LabelField(Refund, source="status")
     created_at = UtcDateTime()
     paid_at = UtcDateTime(allow_null=True)
 
