@@ -2,7 +2,6 @@ from django.db.models import F, Prefetch, QuerySet
 
 from catalog.models import Warehouse
 from catalog.selectors import marketplace_return_points, store_warehouses
-
 from disputes.actions import conditions_of
 from disputes.lifecycle import Party, states_where
 from disputes.models import Dispute, DisputeAttachment, DisputeEvent, DisputeMessage, InstructionTemplate
@@ -16,6 +15,12 @@ def store_api_keys(store_id: int) -> QuerySet[ApiKey]:
     """The store's keys for its members' list: active first, newest first."""
     return (ApiKey.objects.filter(store_id=store_id)
             .select_related("created_by", "revoked_by")
+            .order_by(F("revoked_at").desc(nulls_first=True), "-created_at", "-pk"))
+
+
+def staff_tokens(user) -> QuerySet[ApiKey]:
+    """A member of staff's own tokens: active first, newest first."""
+    return (ApiKey.objects.filter(store__isnull=True, acts_as=user).select_related("created_by", "revoked_by")
             .order_by(F("revoked_at").desc(nulls_first=True), "-created_at", "-pk"))
 
 
