@@ -165,7 +165,9 @@ def profile(databases: Databases, n: int, endpoint: str, args) -> None:
     print(f"\n{page.name} {page.path}: 200 requests in process, {(time.perf_counter() - started) / 200 * 1000:.2f} ms "
           f"each under cProfile; {page.queries} queries")
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(35)
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(35)
+    stats.sort_stats("tottime").print_stats(25)
     print(out.getvalue())
     databases.drop(name)
 
