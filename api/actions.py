@@ -198,7 +198,7 @@ class Messages(GenericAPIView):
     parser_classes = [JSONParser, MultiPartParser]
 
     @extend_schema(summary="The dispute's messages, oldest first", responses={200: MessageSerializer(many=True),
-                                                                            401: ERROR, 404: ERROR})
+                                                                            400: ERROR, 401: ERROR, 404: ERROR})
     def get(self, request, pk: int):
         dispute = visible_dispute(request, pk)
         page = self.paginate_queryset(messages_of(dispute))

@@ -15,6 +15,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from .keys import authenticate_key
+from .throttling import limit_without_key
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -29,6 +30,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not parts or parts[0].lower() != self.keyword.lower().encode():
             return None
         if len(parts) != 2:
+            limit_without_key(request)
             raise exceptions.AuthenticationFailed(_("Send the API key as “Authorization: Bearer <key>”."))
         try:
             raw = parts[1].decode("ascii")
@@ -36,6 +38,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raw = None
         key = authenticate_key(raw)
         if key is None:
+            limit_without_key(request)
             raise exceptions.AuthenticationFailed(_("This API key is not valid: it is unknown or was revoked."))
         return key.acts_as, key
 
