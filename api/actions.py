@@ -25,7 +25,7 @@ from disputes.services import dispute_message_post, dispute_staff_decide
 from disputes.forms import DisputeMessageForm
 
 from . import inputs
-from .endpoints import ERROR
+from .endpoints import ERROR, THROTTLED
 from .idempotency import HEADER, idempotent
 from .pagination import MessageCursorPagination
 from .selectors import dispute_for_store, messages_of
@@ -198,7 +198,8 @@ class Messages(GenericAPIView):
     parser_classes = [JSONParser, MultiPartParser]
 
     @extend_schema(summary="The dispute's messages, oldest first", responses={200: MessageSerializer(many=True),
-                                                                            400: ERROR, 401: ERROR, 404: ERROR})
+                                                                            400: ERROR, 401: ERROR, 404: ERROR,
+                                                                            **THROTTLED})
     def get(self, request, pk: int):
         dispute = visible_dispute(request, pk)
         page = self.paginate_queryset(messages_of(dispute))
@@ -231,7 +232,7 @@ class File(GenericAPIView):
 
     @extend_schema(summary="Download a file of the dispute",
                    responses={(200, "application/octet-stream"): OpenApiResponse(description="The file."),
-                              401: ERROR, 404: ERROR})
+                              401: ERROR, 404: ERROR, **THROTTLED})
     def get(self, request, pk: int, file_pk: int):
         try:
             item = selectors.attachment_for(request.user, dispute_pk=pk, attachment_pk=file_pk)

@@ -1,10 +1,11 @@
 from django.conf import settings
 from django.contrib import admin
 from django.templatetags.static import static
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
+from api.endpoints import not_found as api_not_found
 from api.views import staff_api_token_revoke, staff_api_tokens
 from disputes.admin_views import dashboard_view, rules_view
 
@@ -26,6 +27,8 @@ urlpatterns = [
     path("", include("disputes.urls")),
     path("", include("orders.urls")),
     path("", include("catalog.urls")),
+    # Under /api/, what no endpoint answers is the API's 404 (JSON), not the site's page.
+    re_path(r"^api/(?P<path>.*)$", api_not_found),
 ]
 
 if settings.DEBUG:

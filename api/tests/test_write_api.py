@@ -482,3 +482,9 @@ def test_the_periodic_task_forgets_old_keys_and_may_run_twice(key, refund_only, 
     clock.move_to(NOW + timedelta(days=2))
     assert forget_idempotency_keys.delay().get() == 1
     assert forget_idempotency_keys.delay().get() == 0
+
+
+@pytest.mark.parametrize("path", ["/api/v1/disputes/abc/", "/api/v1/nothing/", "/api/v2/disputes/"])
+def test_an_address_under_api_that_nothing_answers_is_a_json_404(key, path):
+    assert_error(api(key).get(path), 404, "not_found")
+    assert_error(Client(enforce_csrf_checks=True).post(path), 404, "not_found")
