@@ -42,6 +42,11 @@ class User(AbstractUser):
         blank=True,
         help_text=_("The language of the pages, notifications and e-mails this person reads; empty: the browser's."),
     )
+    is_api_account = models.BooleanField(
+        _("API account"),
+        default=False,
+        help_text=_("The account a store's API keys act as. Nobody signs in with it and it is never notified."),
+    )
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

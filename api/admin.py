@@ -10,14 +10,15 @@ from .models import ApiKey
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(ReadOnlyAdmin):
-    """Stores' keys, read-only for staff: stores create them; the hash is never shown.
+    """Stores' keys and staff tokens (no store: they act as the member of staff who made
+    them), read-only for staff: their owners create them; the hash is never shown.
     Staff holding ``api.revoke_apikey`` may revoke keys (a leaked key, a store's request)."""
 
-    list_display = ("name", "store", "prefix", "created_by", "created_at", "last_used_at", "revoked_at")
+    list_display = ("name", "store", "acts_as", "prefix", "created_by", "created_at", "last_used_at", "revoked_at")
     list_filter = (("revoked_at", admin.EmptyFieldListFilter), "created_at")
-    list_select_related = ("store", "created_by")
+    list_select_related = ("store", "acts_as", "created_by")
     search_fields = ("prefix", "name", "store__name")
-    fields = ("store", "name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at", "revoked_by")
+    fields = ("store", "acts_as", "name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at", "revoked_by")
     readonly_fields = fields
     actions = ["revoke_keys"]
     ordering = ("-created_at", "-pk")

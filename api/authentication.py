@@ -1,50 +1,21 @@
 """How a store's systems sign in to the JSON API: ``Authorization: Bearer rp_...``.
 
-The request's ``auth`` is the ``ApiKey``; its ``user`` is a ``StorePrincipal``: the store,
-acting as one of its members would. The selectors and the lifecycle take it as they take a
-person (``disputes_visible_to`` scopes to ``store_id``, ``party_of`` makes it the seller),
-so a key sees exactly what the store's members see and may do what they may do.
+The request's ``auth`` is the ``ApiKey``; its ``user`` is the account the key acts as
+(``ApiKey.acts_as``): for a store's key, the store's API account, a member of the store
+nobody signs in with; for a staff token, the member of staff who made it. The selectors,
+the lifecycle and the services take that account as they take anyone else
+(``disputes_visible_to`` scopes to its store, ``party_of`` makes it the seller, the timeline
+records its acts as the store's), so a key sees exactly what the store's members see and may
+do what they may do, through the same code.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from .keys import authenticate_key
-from .models import ApiKey
-
-
-@dataclass(frozen=True)
-class StorePrincipal:
-    """A store calling the API. No user row behind it: ``pk`` is None, so it is never the
-    buyer of a dispute, and with no staff flag nor permissions it is never staff."""
-
-    key: ApiKey
-    is_authenticated = True
-    is_anonymous = False
-    is_active = True
-    is_staff = False
-    is_superuser = False
-    pk = None
-    id = None
-    language = ""
-
-    @property
-    def store_id(self) -> int:
-        return self.key.store_id
-
-    @property
-    def store(self):
-        return self.key.store
-
-    def has_perm(self, perm, obj=None) -> bool:
-        return False
-
-    def __str__(self) -> str:
-        return f"API key {self.key.prefix} of store {self.key.store_id}"
+from .throttling import limit_without_key
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -59,6 +30,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not parts or parts[0].lower() != self.keyword.lower().encode():
             return None
         if len(parts) != 2:
+            limit_without_key(request)
             raise exceptions.AuthenticationFailed(_("Send the API key as “Authorization: Bearer <key>”."))
         try:
             raw = parts[1].decode("ascii")
@@ -66,8 +38,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raw = None
         key = authenticate_key(raw)
         if key is None:
+            limit_without_key(request)
             raise exceptions.AuthenticationFailed(_("This API key is not valid: it is unknown or was revoked."))
-        return StorePrincipal(key), key
+        return key.acts_as, key
 
     def authenticate_header(self, request) -> str:
         return self.keyword

@@ -39,11 +39,23 @@ def _messages() -> dict[type, tuple[str, str]]:
     }
 
 
-def _fields(detail) -> dict:
-    if isinstance(detail, dict):
-        return {name: _fields(value) if isinstance(value, dict) else [str(v) for v in (
-            value if isinstance(value, list) else [value])] for name, value in detail.items()}
-    return {}
+def _fields(detail, prefix: str = "") -> dict[str, list[str]]:
+    """``{name: [message, ...]}``, one level: a nested field's errors (an item of a list, a key
+    of a mapping) are named by their path, as ``files.0`` or ``answers.<code>``."""
+    if not isinstance(detail, dict):
+        return {}
+    fields: dict[str, list[str]] = {}
+    for name, value in detail.items():
+        path = f"{prefix}{name}"
+        if isinstance(value, dict):
+            fields.update(_fields(value, f"{path}."))
+        elif isinstance(value, list) and any(isinstance(v, dict) for v in value):
+            for index, item in enumerate(value):
+                fields.update(_fields(item, f"{path}.{index}.") if isinstance(item, dict)
+                              else {f"{path}.{index}": [str(item)]})
+        else:
+            fields[path] = [str(v) for v in (value if isinstance(value, list) else [value])]
+    return fields
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:

@@ -11,6 +11,7 @@ import re
 import secrets
 from datetime import timedelta
 
+from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -33,12 +34,36 @@ KEY_MAX_LENGTH = 3 + PREFIX_LENGTH + 1 + 43
 LAST_USED_PRECISION = timedelta(minutes=1)
 
 
+API_ACCOUNT_USERNAME = "api#{store}"  # "#" is no part of a name anyone can sign up with
+
+
+def store_api_account(store):
+    """The account ``store``'s keys act as: a member of the store that nobody signs in with
+    (no usable password) and that is never notified (``is_api_account``). Made the first time
+    the store has a key; the timeline reads its acts as the store's ("by <store>, the seller")."""
+    from accounts.models import User  # noqa: PLC0415 (accounts imports nothing of ours)
+
+    try:
+        account, _created = User.objects.get_or_create(
+            username=API_ACCOUNT_USERNAME.format(store=store.pk),
+            defaults={"store": store, "is_api_account": True, "password": make_password(None)},
+        )
+    except IntegrityError:  # made by a concurrent request, which committed first
+        account = User.objects.get(username=API_ACCOUNT_USERNAME.format(store=store.pk))
+    return account
+
+
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def name_taken(store, name: str) -> bool:
-    return ApiKey.objects.filter(store=store, name=name, revoked_at__isnull=True).exists()
+def _owned_by(store, user) -> dict:
+    """A store's keys, or (no store) the staff token's owner's."""
+    return {"store": store} if store is not None else {"store__isnull": True, "acts_as": user}
+
+
+def name_taken(store, name: str, user=None) -> bool:
+    return ApiKey.objects.filter(**_owned_by(store, user), name=name, revoked_at__isnull=True).exists()
 
 
 def name_taken_message(name: str) -> str:
@@ -48,7 +73,8 @@ def name_taken_message(name: str) -> str:
 @sensitive_variables("secret", "plaintext")
 def issue_key(*, store, user, name: str) -> tuple[ApiKey, str]:
     """A new key for ``store``, named ``name`` by ``user``; returns it with the full key,
-    which nobody can see again.
+    which nobody can see again. With ``store`` None, a staff token: ``user`` (marketplace
+    staff) makes it for themselves and it acts with their permissions.
 
     Refused (``DomainError``): an empty name or one longer than 100 characters; a name one
     of the store's active keys already has (a revoked key's name is free again).
@@ -59,20 +85,23 @@ def issue_key(*, store, user, name: str) -> tuple[ApiKey, str]:
     if len(name) > NAME_MAX_LENGTH:
         raise DomainError(ErrorCode.INVALID_NAME,
                           _("A key's name has at most %(count)d characters.") % {"count": NAME_MAX_LENGTH})
-    if name_taken(store, name):
+    if store is None and not user.is_staff:
+        raise DomainError(ErrorCode.NOT_ALLOWED, _("Only marketplace staff have staff tokens."))
+    if name_taken(store, name, user):
         raise DomainError(ErrorCode.NAME_TAKEN, name_taken_message(name))
     secret = secrets.token_urlsafe(SECRET_BYTES)
+    account = store_api_account(store) if store is not None else user
     for attempt in range(5):
         prefix = "".join(secrets.choice(PREFIX_ALPHABET) for _ in range(PREFIX_LENGTH))
         try:
             with transaction.atomic():
-                key = ApiKey.objects.create(store=store, name=name, prefix=prefix, hashed=_hash(secret),
-                                            created_by=user)
+                key = ApiKey.objects.create(store=store, acts_as=account, name=name, prefix=prefix,
+                                            hashed=_hash(secret), created_by=user)
             break
         except IntegrityError:
             # The name was taken by a request that committed after the check, or (one chance in
             # 36^8 per key) the prefix is in use: try another prefix, then tell which.
-            if name_taken(store, name):
+            if name_taken(store, name, user):
                 raise DomainError(ErrorCode.NAME_TAKEN, name_taken_message(name)) from None
             if attempt == 4:
                 raise
@@ -104,8 +133,9 @@ def mark_used(key: ApiKey) -> bool:
 
 @sensitive_variables("raw", "secret")
 def authenticate_key(raw) -> ApiKey | None:
-    """The active key ``raw`` is (with its store loaded), or None: not a string, not shaped
-    like a key, unknown prefix, wrong secret, revoked, or its store is inactive. Never raises
+    """The active key ``raw`` is (with its store and the account it acts as loaded), or None:
+    not a string, not shaped like a key, unknown prefix, wrong secret, revoked, its store or
+    account is inactive, or a staff token's owner is no longer staff. Never raises
     on what a client sent; reads one row, and writes only when the last use is a minute old."""
     if not isinstance(raw, str) or len(raw) > KEY_MAX_LENGTH:
         return None
@@ -113,10 +143,14 @@ def authenticate_key(raw) -> ApiKey | None:
     if match is None:
         return None
     prefix, secret = match.groups()
-    key = ApiKey.objects.select_related("store").filter(prefix=prefix).first()
+    key = ApiKey.objects.select_related("store", "acts_as").filter(prefix=prefix).first()
     if key is None or not hmac.compare_digest(key.hashed, _hash(secret)):
         return None
-    if key.revoked_at is not None or not key.store.is_active:
+    if key.revoked_at is not None or not key.acts_as.is_active:
+        return None
+    if key.store_id is not None and (not key.store.is_active or key.acts_as.store_id != key.store_id):
+        return None
+    if key.store_id is None and not key.acts_as.is_staff:  # a staff token of someone no longer staff
         return None
     if key.last_used_at is None or key.last_used_at <= timezone.now() - LAST_USED_PRECISION:
         mark_used(key)

@@ -25,3 +25,9 @@ class DisputeCursorPagination(CursorPagination):
         except (exceptions.NotFound, ValueError):
             raise exceptions.ValidationError({self.cursor_query_param: [self.invalid_cursor_message]}) from None
         return cursor
+
+
+class MessageCursorPagination(DisputeCursorPagination):
+    """A dispute's messages, oldest first, by (created_at, id)."""
+
+    ordering = ("created_at", "id")

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from disputes.lifecycle import STEPS, Party, allowed_actions
-from disputes.models import Dispute
+from disputes.models import Dispute, DisputeEvent, Inspection, Refund, ReturnInstructions
+from disputes.presentation import author_name, author_party
 from returns_portal.money import round_money
 
 
@@ -40,6 +42,19 @@ class UtcDateTime(serializers.DateTimeField):
         super().__init__(**kwargs)
 
 
+class LabelField(serializers.CharField):
+    """The text people read for a stored code (``state`` → ``state_text``), in the request's
+    language: what ``get_<field>_display()`` says, from the model field's choices looked up
+    once (that method rebuilds and hashes every label of the field on each call)."""
+
+    def __init__(self, model, *, source: str, **kwargs):
+        self.labels = dict(model._meta.get_field(source.rsplit(".", 1)[-1]).flatchoices)
+        super().__init__(source=source, **kwargs)
+
+    def to_representation(self, value) -> str:
+        return str(self.labels.get(value, value))
+
+
 WHO = [Party.BUYER, Party.SELLER, Party.STAFF]
 
 
@@ -64,7 +79,7 @@ class DisputeFilters(serializers.Serializer):
 class DisputeSummarySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     state = serializers.CharField()
-    state_text = serializers.CharField(source="get_state_display")
+    state_text = LabelField(Dispute, source="state")
     who_must_act = serializers.SerializerMethodField()
     deadline_at = UtcDateTime(allow_null=True)
     kind = serializers.CharField()
@@ -94,7 +109,7 @@ class DisputeSummarySerializer(serializers.Serializer):
 
 class TimelineEntrySerializer(serializers.Serializer):
     kind = serializers.CharField(source="event.kind")
-    kind_text = serializers.CharField(source="event.get_kind_display")
+    kind_text = LabelField(DisputeEvent, source="event.kind")
     from_state = serializers.CharField(source="event.from_state")
     to_state = serializers.CharField(source="event.to_state")
     note = serializers.CharField()
@@ -105,7 +120,7 @@ class TimelineEntrySerializer(serializers.Serializer):
 class InstructionsSerializer(serializers.Serializer):
     address = serializers.DictField(help_text=_("The address the buyer was sent, as it was sent."))
     method = serializers.CharField()
-    method_text = serializers.CharField(source="get_method_display")
+    method_text = LabelField(ReturnInstructions, source="method")
     carrier = serializers.CharField()
     text = serializers.CharField()
     rma_code = serializers.CharField()
@@ -128,7 +143,7 @@ class FindingSerializer(serializers.Serializer):
 class InspectionSerializer(serializers.Serializer):
     received_at = UtcDateTime()
     outcome = serializers.CharField()
-    outcome_text = serializers.CharField(source="get_outcome_display")
+    outcome_text = LabelField(Inspection, source="outcome")
     findings = FindingSerializer(many=True, source="finding_list")
 
 
@@ -136,14 +151,72 @@ class RefundSerializer(serializers.Serializer):
     amount = MoneyField()
     currency = serializers.CharField()
     status = serializers.CharField()
-    status_text = serializers.CharField(source="get_status_display")
+    status_text = LabelField(Refund, source="status")
     created_at = UtcDateTime()
     paid_at = UtcDateTime(allow_null=True)
 
 
+class ConditionSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    text = serializers.CharField()
+
+
 class DisputeDetailSerializer(DisputeSummarySerializer):
+    conditions = ConditionSerializer(many=True, source="condition_list",
+                                     help_text=_("The return conditions the goods are inspected against: the "
+                                                 "inspection answers each by its code."))
     timeline = TimelineEntrySerializer(many=True, source="timeline_entries")
     instructions = InstructionsSerializer(allow_null=True)
     shipment = ShipmentSerializer(allow_null=True)
     inspection = InspectionSerializer(allow_null=True)
     refunds = RefundSerializer(many=True, source="refund_list")
+
+
+class FileSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="original_name")
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    url = serializers.SerializerMethodField(help_text=_("Where to download it, with the same key."))
+
+    def get_url(self, attachment) -> str:
+        return reverse("api:file", args=[attachment.dispute_id, attachment.pk])
+
+
+class MessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    author = serializers.SerializerMethodField(help_text=_("Which side wrote it: buyer, seller or staff."))
+    author_text = serializers.SerializerMethodField(help_text=_("Who wrote it, in words."))
+    body = serializers.CharField()
+    created_at = UtcDateTime()
+    files = FileSerializer(many=True, source="attachments.all")
+
+    def get_author(self, message) -> str:
+        return author_party(message.author, self.context["dispute"])
+
+    def get_author_text(self, message) -> str:
+        return author_name(message.author, self.context["dispute"], self.context["request"].user)
+
+
+class WarehouseSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    operator = serializers.SerializerMethodField(help_text=_("store: the store's own; marketplace: a return "
+                                                             "point of the marketplace."))
+    country = serializers.CharField()
+    city = serializers.CharField()
+    address = serializers.CharField()
+    accepts_returns = serializers.BooleanField()
+    is_active = serializers.BooleanField()
+
+    def get_operator(self, warehouse) -> str:
+        return "marketplace" if warehouse.store_id is None else "store"
+
+
+class InstructionTemplateSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    warehouse = serializers.IntegerField(source="warehouse_id", allow_null=True)
+    method = serializers.CharField()
+    carrier = serializers.CharField()
+    text = serializers.CharField()

@@ -13,6 +13,12 @@ failed and one waiting). Two disputes are fixed: an escalated refund with 3 even
 3 messages, and an escalated international return with BIG events and BIG messages by the
 buyer, both store members, two staff members and the system. Everything but the catalogue
 and the staff is ``bulk_create``; then ``VACUUM ANALYZE`` on PostgreSQL.
+
+``seed(n, store_disputes=k, big=b)`` (bench/api.py): the first store, Golden Dragon Trading,
+gets the first k of the N disputes (the small, the long and the two refunds above among them)
+and the other six stores the rest; the long dispute has b events and b messages; and the
+store's first dispute is a refunded local return of a buyer in Russia with the whole story:
+opened, instructions sent, shipped, inspected (accepted), refund paid.
 """
 from __future__ import annotations
 
@@ -50,10 +56,15 @@ class Seeded:
     small_id: int  # an escalated dispute with 3 events and 3 messages
     big_id: int  # an escalated dispute with BIG events and BIG messages
     counts: dict[str, int] = field(default_factory=dict)
+    # With ``store_disputes``: the store that has them, one of its members, its refunded local return.
+    store_id: int | None = None
+    member_id: int | None = None
+    full_id: int | None = None
 
 
-def seed(n: int) -> Seeded:
-    """N disputes, spread as on a live marketplace (see the module docstring)."""
+def seed(n: int, *, store_disputes: int | None = None, big: int = BIG) -> Seeded:
+    """N disputes, spread as on a live marketplace; ``store_disputes`` of them of the first
+    store, the long dispute with ``big`` events (see the module docstring)."""
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group
     from django.core.management import call_command
@@ -78,6 +89,8 @@ def seed(n: int) -> Seeded:
 
     if n < 2:
         raise SystemExit("N must be at least 2 (the small and the long dispute)")
+    if store_disputes is not None and not 4 <= store_disputes < n:
+        raise SystemExit("the store's disputes must be at least 4 and fewer than N (other stores have some too)")
     S, K, R, E = Dispute.State, Dispute.Kind, Dispute.Route, DisputeEvent.Kind
     call_command("migrate", verbosity=0)
     rng = random.Random(n)
@@ -121,12 +134,18 @@ def seed(n: int) -> Seeded:
          for i in range(max(20, n // 4))), batch_size=2000)
 
     # The plan of each dispute, before anything is written.
-    big_at, small_at = n // 2, 1
-    dearest = max(products, key=lambda product: product.price)
+    big_at, small_at, full_at = (store_disputes or n) // 2, 1, 0 if store_disputes else None
+    own = [product for product in products if product.store_id == stores[0].pk]
+    others = [product for product in products if product.store_id != stores[0].pk]
     plans = []
     for i in range(n):
-        plan = plan_dispute(i, rng, now, buyers, products, stores)
-        if i == big_at:
+        pool = products if store_disputes is None else own if i < store_disputes else others
+        dearest = max(pool, key=lambda product: product.price)
+        plan = plan_dispute(i, rng, now, buyers, pool, stores)
+        if i == full_at:
+            plan.update(state=S.REFUNDED, kind=K.RETURN, route=R.LOCAL, overdue=False,
+                        buyer=next(buyer for buyer in buyers if buyer.country == "RU"))
+        elif i == big_at:
             plan.update(state=S.ESCALATED, kind=K.RETURN, route=R.INTERNATIONAL, overdue=False)
         elif i == small_at:
             plan.update(state=S.ESCALATED, kind=K.REFUND_ONLY, route=R.NONE, overdue=False)
@@ -214,20 +233,20 @@ def seed(n: int) -> Seeded:
                 last_error="The payment gateway did not answer in time." if status == Refund.Status.FAILED else "",
                 created_at=p["refund_at"], paid_at=p["closed_at"] if status == Refund.Status.PAID else None))
 
-    # The long dispute: BIG events and BIG messages by everyone involved, system included.
-    big, small = disputes[big_at], disputes[small_at]
-    crowd = [big.buyer_id, *(m.pk for m in members_of[big.store_id]), approver.pk, agent.pk, None]
+    # The long dispute: ``big`` events and ``big`` messages by everyone involved, system included.
+    big_dispute, small = disputes[big_at], disputes[small_at]
+    crowd = [big_dispute.buyer_id, *(m.pk for m in members_of[big_dispute.store_id]), approver.pk, agent.pk, None]
     filler = [E.COUNTER_OFFERED, E.REJECTED, E.ESCALATED, E.REFUND_FAILED, E.REOPENED]
-    have = sum(1 for e in events if e.dispute_id == big.pk)
+    have = sum(1 for e in events if e.dispute_id == big_dispute.pk)
     start = plans[big_at]["opened_at"]
-    events += [DisputeEvent(dispute_id=big.pk, actor_id=crowd[k % len(crowd)], kind=filler[k % len(filler)],
+    events += [DisputeEvent(dispute_id=big_dispute.pk, actor_id=crowd[k % len(crowd)], kind=filler[k % len(filler)],
                             from_state=S.ESCALATED, to_state=S.ESCALATED, details={"reason": f"Note {k}"},
                             created_at=start + timedelta(minutes=5 * k))
-               for k in range(BIG - have)]
-    messages = [m for m in messages if m.dispute_id != big.pk]
-    messages += [DisputeMessage(dispute_id=big.pk, author_id=crowd[k % (len(crowd) - 1)],
+               for k in range(big - have)]
+    messages = [m for m in messages if m.dispute_id != big_dispute.pk]
+    messages += [DisputeMessage(dispute_id=big_dispute.pk, author_id=crowd[k % (len(crowd) - 1)],
                                 body=MESSAGES[k % len(MESSAGES)], created_at=start + timedelta(minutes=5 * k + 2))
-                 for k in range(BIG)]
+                 for k in range(big)]
 
     DisputeEvent.objects.bulk_create(events, batch_size=5000)
     DisputeMessage.objects.bulk_create(messages, batch_size=5000)
@@ -239,7 +258,7 @@ def seed(n: int) -> Seeded:
     write_photo(photo, PNG)
 
     assert DisputeEvent.objects.filter(dispute=small).count() == 3 and small.messages.count() == 3
-    assert big.events.count() == BIG and big.messages.count() == BIG
+    assert big_dispute.events.count() == big and big_dispute.messages.count() == big
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:  # a live database has planner statistics and a visibility map
             cursor.execute("VACUUM ANALYZE")
@@ -251,7 +270,13 @@ def seed(n: int) -> Seeded:
         "failed": sum(1 for r in refunds if r.status == Refund.Status.FAILED), "buyers": len(buyers),
         "stores": len(stores),
     }
-    return Seeded(n, supervisor.pk, small.pk, big.pk, counts)
+    if store_disputes is None:
+        return Seeded(n, supervisor.pk, small.pk, big_dispute.pk, counts)
+    counts["of the store"] = store_disputes
+    full = disputes[full_at]
+    assert full.events.count() == 5 and all(hasattr(full, part) for part in ("instructions", "shipment", "inspection"))
+    return Seeded(n, supervisor.pk, small.pk, big_dispute.pk, counts, stores[0].pk, members_of[stores[0].pk][0].pk,
+                  full.pk)
 
 
 def write_photo(name: str, content: bytes) -> None:

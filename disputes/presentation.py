@@ -96,13 +96,24 @@ def acted_by(actor, dispute: Dispute, viewer: User | None) -> str:
     return _("by marketplace staff")
 
 
+def author_party(author, dispute: Dispute) -> str:
+    """Which side wrote a message: "buyer", "seller" or "staff" (what it was written as, whatever
+    the author's permissions are today)."""
+    if author.pk == dispute.buyer_id:
+        return "buyer"
+    if author.store_id and author.store_id == dispute.store_id:
+        return "seller"
+    return "staff"
+
+
 def author_name(author, dispute: Dispute, viewer: User | None) -> str:
     """Who wrote a message, for the reader."""
     if viewer is not None and author.pk == viewer.pk:
         return _("You")
-    if author.pk == dispute.buyer_id:
+    side = author_party(author, dispute)
+    if side == "buyer":
         return _("%(name)s, the buyer") % {"name": _buyer_name(dispute)}
-    if author.store_id and author.store_id == dispute.store_id:
+    if side == "seller":
         return _("%(store)s, the seller") % {"store": dispute.store.name}
     return _("Marketplace staff")
 

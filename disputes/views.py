@@ -1,5 +1,4 @@
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -16,23 +15,16 @@ from returns_portal.errors import DomainError, ErrorCode
 
 from . import lifecycle, selectors, services
 from .forms import (
-    CounterOfferForm,
     DisputeListFilterForm,
     DisputeMessageForm,
     DisputeOpenForm,
-    EscalateForm,
-    InspectionForm,
-    InstructionsForm,
     InstructionTemplateForm,
-    RejectForm,
-    ShipForm,
 )
 from .lifecycle import Party
 from .models import Dispute, DisputeAttachment, InstructionTemplate, Refund
 from .notices import address_lines, address_text
 from .presentation import author_name, inspection_findings, next_step, time_left, timeline
-from .rules.conditions import RETURN_CONDITIONS
-from .services.answers import default_instructions_many, return_warehouses_for
+from .actions import ACTIONS, ACTIONS_BY_VERB, conditions_of, refusal_of  # noqa: F401 (ACTIONS: the pages' table)
 
 
 @buyer_required
@@ -137,19 +129,6 @@ def dispute_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, dispute, DisputeMessageForm())
 
 
-def _conditions_of(dispute: Dispute):
-    enabled = set(selectors.enabled_condition_codes(dispute.order_line.product.category))
-    return [c for c in RETURN_CONDITIONS if c.code in enabled]
-
-
-def _instructions_form(request: HttpRequest, dispute: Dispute, data=None) -> InstructionsForm:
-    # Pre-filled like the instructions the system would issue if the seller said nothing. Only
-    # a local return has those: an international one goes to one of the store's own return
-    # warehouses, never to the marketplace's return point the defaults may name.
-    defaults = default_instructions_many([dispute])[dispute.pk] if dispute.is_local_return else None
-    return InstructionsForm(data, dispute=dispute, warehouses=return_warehouses_for(dispute), defaults=defaults)
-
-
 def _render_detail(
     request: HttpRequest, dispute: Dispute, message_form: DisputeMessageForm | None = None,
     status: int = 200, bound: dict | None = None,
@@ -211,88 +190,6 @@ def _ending_note(dispute: Dispute, party, allowed: dict) -> str:
     return ""
 
 
-def _refusal_of(dispute: Dispute, verb: str, user) -> str:
-    """Why ``user`` may not take action ``verb`` now, in words."""
-    moves = [m for m in lifecycle.STEPS[dispute.state].moves if m.verb == verb] or [
-        t.move for t in lifecycle.MOVES.values() if t.move.verb == verb]
-    error = lifecycle.refusal(dispute, moves[0].name, lifecycle.party_of(dispute, user), user=user)
-    return error.message if error else _("This cannot be done now.")
-
-
-@dataclass(frozen=True)
-class Action:
-    """How the page offers one lifecycle action: its form slot, the service it calls, the
-    message on success, and its form (bound for a POST, blank for the page)."""
-
-    verb: str
-    slot: str
-    run: Callable
-    success: str
-    form: Callable | None = None
-    blank: Callable | None = None
-
-
-ACTIONS: dict[str, Action] = {
-    "instructions": Action(
-        "send_instructions", "instructions",
-        lambda user, d, data: services.dispute_send_instructions(
-            dispute=d, seller=user, warehouse=data["warehouse"], method=data["method"], carrier=data["carrier"],
-            text=data["text"]),
-        _("Return instructions sent. The buyer has been notified."),
-        lambda request, d: _instructions_form(request, d, request.POST),
-        lambda request, d: _instructions_form(request, d),
-    ),
-    "accept": Action("accept", "accept", lambda user, d, data: services.dispute_accept(dispute=d, seller=user),
-                     _("You accepted the dispute; the refund is being paid.")),
-    "counter-offer": Action(
-        "counter_offer", "counter_offer",
-        lambda user, d, data: services.dispute_counter_offer(dispute=d, seller=user, amount=data["amount"],
-                                                             message=data["message"]),
-        _("Counter-offer sent."), lambda request, d: CounterOfferForm(request.POST, currency=d.currency),
-        lambda request, d: CounterOfferForm(currency=d.currency),
-    ),
-    "reject": Action(
-        "reject", "reject",
-        lambda user, d, data: services.dispute_reject(dispute=d, seller=user, reason=data["reason"],
-                                                      evidence=data["evidence"]),
-        _("You rejected the dispute. The buyer may accept or escalate."),
-        lambda request, d: RejectForm(request.POST, request.FILES), lambda request, d: RejectForm(),
-    ),
-    "inspect": Action(
-        "inspect", "inspect",
-        lambda user, d, data: services.dispute_inspect(dispute=d, inspector=user, answers=data["answers"],
-                                                       notes=data["notes"], general_notes=data["general_notes"],
-                                                       photos=data["photos"]),
-        _("Inspection recorded."),
-        lambda request, d: InspectionForm(request.POST, request.FILES, conditions=_conditions_of(d)),
-        lambda request, d: InspectionForm(conditions=_conditions_of(d)),
-    ),
-    "ship": Action(
-        "ship", "ship",
-        lambda user, d, data: services.dispute_ship(dispute=d, buyer=user, carrier=data["carrier"],
-                                                    tracking_number=data["tracking_number"]),
-        _("Thank you: the seller now waits for your parcel."),
-        lambda request, d: ShipForm(request.POST),
-        lambda request, d: ShipForm(initial={"carrier": getattr(getattr(d, "instructions", None), "carrier", "")}),
-    ),
-    "accept-offer": Action("accept_offer", "accept_offer",
-                           lambda user, d, data: services.dispute_accept_offer(dispute=d, buyer=user),
-                           _("You accepted the counter-offer; the refund is being paid.")),
-    "accept-rejection": Action(
-        "accept_rejection", "accept_rejection",
-        lambda user, d, data: services.dispute_accept_rejection(dispute=d, buyer=user),
-        _("The dispute is closed."),
-    ),
-    "escalate": Action(
-        "escalate", "escalate",
-        lambda user, d, data: services.dispute_escalate(dispute=d, buyer=user, reason=data["reason"]),
-        _("Marketplace staff will review the dispute."),
-        lambda request, d: EscalateForm(request.POST), lambda request, d: EscalateForm(),
-    ),
-}
-ACTIONS_BY_VERB = {action.verb: action for action in ACTIONS.values()}
-
-
 @require_POST
 @login_required
 def dispute_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
@@ -303,16 +200,13 @@ def dispute_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     # Refused before a form is bound: nobody is shown a form that is not theirs (nor the
     # store's instruction templates). The service checks again under the row lock.
     if spec.verb not in lifecycle.allowed_actions(dispute, request.user):
-        messages.error(request, _refusal_of(dispute, spec.verb, request.user))
+        messages.error(request, refusal_of(dispute, spec.verb, request.user))
         return redirect(dispute)
     form = spec.form(request, dispute) if spec.form else None
     if form is not None and not form.is_valid():
         return _render_detail(request, dispute, status=422, bound={spec.slot: form})
-    data = dict(form.cleaned_data) if form is not None else {}
-    if isinstance(form, InspectionForm):
-        data.update(answers=form.answers, notes=form.notes)
     try:
-        spec.run(request.user, dispute, data)
+        spec.perform(request.user, dispute, form)
     except DomainError as error:
         if form is None:
             messages.error(request, error.message)
@@ -332,7 +226,7 @@ def return_slip(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "disputes/return_slip.html", {
         "dispute": dispute, "instructions": instructions, "address_lines": address_lines(instructions.address),
         "line": dispute.order_line,
-        "order": dispute.order_line.order, "conditions": _conditions_of(dispute),
+        "order": dispute.order_line.order, "conditions": conditions_of(dispute),
     })
 
 

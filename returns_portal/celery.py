@@ -35,6 +35,10 @@ app.conf.beat_schedule = {
         "task": "disputes.tasks.pay_due_refunds",
         "schedule": crontab(minute="*/5"),
     },
+    "forget-idempotency-keys": {
+        "task": "api.tasks.forget_idempotency_keys",
+        "schedule": crontab(minute=41),
+    },
     "send-unsent-notification-emails": {
         "task": "notifications.tasks.send_unsent_notification_emails",
         "schedule": crontab(minute="*/5"),

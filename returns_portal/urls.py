@@ -1,10 +1,12 @@
 from django.conf import settings
 from django.contrib import admin
 from django.templatetags.static import static
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
+from api.endpoints import not_found as api_not_found
+from api.views import staff_api_token_revoke, staff_api_tokens
 from disputes.admin_views import dashboard_view, rules_view
 
 
@@ -14,6 +16,9 @@ urlpatterns = [
     # Staff pages in the admin's look, before the admin's own URLs (its catch-all would take them).
     path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="staff_dashboard"),
     path("admin/rules/", admin.site.admin_view(rules_view), name="staff_rules"),
+    path("admin/api-tokens/", admin.site.admin_view(staff_api_tokens), name="staff_api_tokens"),
+    path("admin/api-tokens/<int:pk>/revoke/", admin.site.admin_view(staff_api_token_revoke),
+         name="staff_api_token_revoke"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -23,6 +28,8 @@ urlpatterns = [
     path("", include("disputes.urls")),
     path("", include("orders.urls")),
     path("", include("catalog.urls")),
+    # Under /api/, what no endpoint answers is the API's 404 (JSON), not the site's page.
+    re_path(r"^api/(?P<path>.*)$", api_not_found),
 ]
 
 if settings.DEBUG:

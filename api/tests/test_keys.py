@@ -141,9 +141,9 @@ def test_a_name_taken_in_a_race_is_refused_like_a_name_taken_before(store, selle
     before = rows()
     real, checks = keys.name_taken, []
 
-    def name_taken(store, name):  # the first check ran before the other request committed; later ones see it
+    def name_taken(store, name, user=None):  # the first check ran before the other request committed; later ones see it
         checks.append(name)
-        return len(checks) > 1 and real(store, name)
+        return len(checks) > 1 and real(store, name, user)
 
     monkeypatch.setattr("api.keys.name_taken", name_taken)
 

@@ -99,6 +99,8 @@ class Dispute(models.Model):
             # is read from the index instead of sorting every dispute). PostgreSQL's default
             # ascending order already puts NULLs last; SQLite cannot state it in an index.
             models.Index(fields=["deadline_at", "-id"], name="dispute_deadline_order"),
+            # A store's disputes in the API's order, oldest change first (its cursor pages).
+            models.Index(fields=["store", "updated_at", "id"], name="dispute_store_updated"),
         ]
         constraints = [
             # One open dispute per order line, enforced by the database itself.

@@ -219,8 +219,9 @@ def tell(
                  .values_list("pk", flat=True)) if BUYER in keys else set()
     members: dict[int, list[int]] = defaultdict(list)
     if SELLER in keys:
-        for pk, store_id in User.objects.filter(store_id__in={d.store_id for d, _p in items},
-                                                is_active=True).order_by("pk").values_list("pk", "store_id"):
+        # The store's people: not the account its API keys act as (its systems learn by webhook).
+        for pk, store_id in User.objects.filter(store_id__in={d.store_id for d, _p in items}, is_active=True,
+                                                is_api_account=False).order_by("pk").values_list("pk", "store_id"):
             members[store_id].append(pk)
     staff = {audience: staff_with(audience.removeprefix("staff:")) for audience in keys
              if audience.startswith("staff:")}

@@ -266,16 +266,33 @@ WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=DEBUG)
 # cookie never reaches it), JSON only, cursor pagination, one error shape for every 4xx.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.throttling.KeyRequired"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.DisputeCursorPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiKeyThrottle", "api.throttling.ApiAnonThrottle"],
+    # Behind the TLS proxy of production, the client's address is the last hop it adds.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
+# Requests per API key, and per address without a valid key ("<count>/<sec|min|hour|day>").
+API_RATE_LIMIT = env("API_RATE_LIMIT", default="600/min")
+API_ANON_RATE_LIMIT = env("API_ANON_RATE_LIMIT", default="60/min")
+# How long a POST's Idempotency-Key and its answer are kept for a retry.
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
+# The cache: per process by default; production sets CACHE_URL=redis://host:6379/1 so that every
+# worker shares it (the API's request counts, above all).
+CACHE_URL = env("CACHE_URL", default="")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+          if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Returns portal API",
-    "DESCRIPTION": "A store's disputes, read with the store's API key (Authorization: Bearer rp_...).",
+    "DESCRIPTION": (
+        "A store's side of its disputes, with the store's API key (Authorization: Bearer rp_...): list and read "
+        "them, answer them (return instructions, accept, counter-offer, reject), confirm receipt with the "
+        "inspection, talk in the thread with files. Every POST takes an Idempotency-Key; every refusal is "
+        '{"code", "message", "fields"}. Staff tokens read every dispute and decide escalations.'),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
