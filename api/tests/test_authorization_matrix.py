@@ -102,6 +102,11 @@ EXPECTATIONS: dict[tuple[str, str], Cell] = {
     ("file", "GET"): Cell("local_awaiting_seller", everyone(200, 404)),
     ("warehouses", "GET"): Cell(None, everyone(200, 200)),
     ("instruction_templates", "GET"): Cell(None, everyone(200, 200)),
+    # Webhooks are a store's own: another store (and a staff token, which has no store) lists
+    # its own (none) and gets a 404 for the store's endpoint and its deliveries.
+    ("webhook_endpoint_list", "GET"): Cell(None, everyone(200, 200)),
+    ("webhook_endpoint_detail", "GET"): Cell(None, everyone(200, 404, staff=404)),
+    ("webhook_delivery_list", "GET"): Cell(None, everyone(200, 404, staff=404)),
 }
 
 ENDPOINTS = api_endpoints()
@@ -139,6 +144,8 @@ def path(route: str, world, dispute_name: str | None) -> str:
     dispute = world.ours.disputes[dispute_name] if dispute_name else None
 
     def value(match: re.Match) -> str:
+        if match.group(1) == "pk" and route.startswith(f"{PREFIX}webhooks/"):
+            return str(world.ours.webhook.pk)
         if match.group(1) == "pk":
             return str(dispute.pk)
         if match.group(1) == "file_pk":

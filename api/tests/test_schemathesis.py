@@ -62,6 +62,8 @@ def path_parameters(world, operation) -> st.SearchStrategy[dict]:
         pairs.append((world.theirs.disputes["local_awaiting_seller"].pk,
                       world.theirs.files["local_awaiting_seller"].pk))  # another store's: a 404
         return st.sampled_from(pairs).map(lambda pair: {"id": pair[0], "file_pk": pair[1]})
+    if operation.path.startswith("/api/v1/webhooks/"):  # the store's endpoint, or another store's: a 404
+        return st.sampled_from([world.ours.webhook.pk, world.theirs.webhook.pk]).map(lambda pk: {"id": pk})
     ids = [*world.dispute_ids(), world.theirs.disputes["local_awaiting_seller"].pk]
     return st.sampled_from(ids).map(lambda pk: {"id": pk})
 
@@ -95,6 +97,9 @@ def seeded_cases(world, operations) -> list:
          None),
         ("GET /api/v1/warehouses/", {}, None),
         ("GET /api/v1/instruction-templates/", {}, None),
+        ("GET /api/v1/webhooks/endpoints/", {}, None),
+        ("GET /api/v1/webhooks/endpoints/{id}/", {"id": world.ours.webhook.pk}, None),
+        ("GET /api/v1/webhooks/endpoints/{id}/deliveries/", {"id": world.ours.webhook.pk}, None),
     ]
     cases = []
     for label, params, body in wanted:

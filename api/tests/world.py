@@ -22,6 +22,8 @@ from disputes.services import (
     dispute_ship,
 )
 from disputes.tests.factories import DisputeFactory, disputable_line, photo
+from webhooks.models import WebhookEndpoint
+from webhooks.tests.factories import EndpointFactory
 
 PAID = Decimal("2490.00")
 S = Dispute.State
@@ -37,6 +39,7 @@ class StoreWorld:
     disputes: dict[str, Dispute] = field(default_factory=dict)
     files: dict[str, DisputeAttachment] = field(default_factory=dict)
     template: InstructionTemplate | None = None
+    webhook: WebhookEndpoint | None = None
 
 
 @dataclass
@@ -64,6 +67,8 @@ def store_world(name: str, buyer_name: str, *, every_state: bool) -> StoreWorld:
     warehouse = WarehouseFactory(store=store, country="RU", city="Podolsk", name=f"{name} returns")
     world = StoreWorld(store=store, seller=seller, buyer=buyer, warehouse=warehouse,
                        key=issue_key(store=store, user=seller, name="ERP")[1])
+    # Made first, so every event below records a delivery to it (queued on commit: never sent here).
+    world.webhook = EndpointFactory(store=store, url=f"https://hooks.example.com/{store.pk}/returns")
     world.template = InstructionTemplate.objects.create(store=store, name=f"{name} template", warehouse=warehouse,
                                                         method="drop_off", carrier="Russian Post", text="Keep it.")
     d = world.disputes
