@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from webhooks import selectors
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
-from .endpoints import ERROR
+from .endpoints import ERROR, THROTTLED
 from .pagination import DisputeCursorPagination
 from .serializers import UtcDateTime
 
@@ -70,7 +70,7 @@ class WebhookEndpointList(GenericAPIView):
 
     @extend_schema(operation_id="webhook_endpoints_list", summary="The store's webhook endpoints",
                    description="Active first, newest first. Secrets are shown only in the seller pages.",
-                   responses={200: WebhookEndpointSerializer(many=True), 401: ERROR})
+                   responses={200: WebhookEndpointSerializer(many=True), 401: ERROR, **THROTTLED})
     def get(self, request):
         endpoints = selectors.endpoints_for_store(request.user.store_id)
         return Response(self.get_serializer(endpoints, many=True).data)
@@ -88,7 +88,7 @@ class WebhookEndpointDetail(GenericAPIView):
     queryset = WebhookEndpoint.objects.none()  # for the schema; reads go through the selectors
 
     @extend_schema(operation_id="webhook_endpoints_retrieve", summary="One of the store's webhook endpoints",
-                   responses={200: WebhookEndpointSerializer, 401: ERROR, 404: NOT_FOUND})
+                   responses={200: WebhookEndpointSerializer, 401: ERROR, 404: NOT_FOUND, **THROTTLED})
     def get(self, request, pk: int):
         return Response(self.get_serializer(_endpoint(request, pk)).data)
 
@@ -100,7 +100,8 @@ class WebhookDeliveryList(GenericAPIView):
 
     @extend_schema(operation_id="webhook_deliveries_list", summary="An endpoint's delivery log, with every attempt",
                    description="Cursor-paginated, newest first (created_at, then id).",
-                   responses={200: WebhookDeliverySerializer(many=True), 400: ERROR, 401: ERROR, 404: NOT_FOUND})
+                   responses={200: WebhookDeliverySerializer(many=True), 400: ERROR, 401: ERROR, 404: NOT_FOUND,
+                              **THROTTLED})
     def get(self, request, pk: int):
         page = self.paginate_queryset(selectors.deliveries_for_endpoint(_endpoint(request, pk)))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
