@@ -164,6 +164,17 @@ def profile(databases: Databases, n: int, endpoint: str, args) -> None:
     profiler.disable()
     print(f"\n{page.name} {page.path}: 200 requests in process, {(time.perf_counter() - started) / 200 * 1000:.2f} ms "
           f"each under cProfile; {page.queries} queries")
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        client.get(page.path)
+    for query in queries:  # each query's own time, outside the profiler
+        print(f"  {float(query['time']) * 1000:6.2f} ms  {query['sql'][:110]}")
+    slowest = max(queries, key=lambda query: float(query["time"]))
+    with connection.cursor() as cursor:  # where the slowest one's time goes: planning or running
+        cursor.execute("EXPLAIN (ANALYZE, SUMMARY) " + slowest["sql"])
+        print("\n".join(f"    {row[0]}" for row in cursor.fetchall()[-2:]))
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("cumulative").print_stats(35)
