@@ -17,19 +17,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from api.models import ApiKey, IdempotentRequest
-from disputes.models import (
-    Dispute,
-    DisputeAttachment,
-    DisputeEvent,
-    DisputeMessage,
-    Inspection,
-    Refund,
-    ReturnInstructions,
-)
-from notifications.models import Notification
-
-from .world import build_world
+from .world import build_world, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -153,21 +141,6 @@ def path(route: str, world, dispute_name: str | None) -> str:
         raise AssertionError(f"no value for <{match.group(1)}> in {route}")
 
     return "/" + re.sub(r"<(?:\w+:)?(\w+)>", value, route)
-
-
-def snapshot() -> dict:
-    return {
-        "disputes": list(Dispute.objects.order_by("pk").values()),
-        "events": list(DisputeEvent.objects.order_by("pk").values()),
-        "instructions": list(ReturnInstructions.objects.order_by("pk").values()),
-        "inspections": list(Inspection.objects.order_by("pk").values()),
-        "refunds": list(Refund.objects.order_by("pk").values()),
-        "messages": list(DisputeMessage.objects.order_by("pk").values()),
-        "attachments": list(DisputeAttachment.objects.order_by("pk").values()),
-        "notifications": list(Notification.objects.order_by("pk").values()),
-        "idempotency": list(IdempotentRequest.objects.order_by("pk").values()),
-        "keys": list(ApiKey.objects.order_by("pk").values("pk", "revoked_at", "name", "store_id")),
-    }
 
 
 def store_secrets(world) -> set[str]:

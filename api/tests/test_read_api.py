@@ -13,7 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
-from accounts.tests.factories import BuyerFactory, SellerFactory
+from accounts.tests.factories import SellerFactory
 from api.errors import exception_handler
 from api.keys import issue_key, revoke_key
 from api.models import ApiKey

@@ -10,20 +10,15 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
-from django.urls import reverse
 
 from accounts.models import User
 from accounts.tests.factories import BuyerFactory, SellerFactory, StaffFactory
 from api.keys import issue_key
 from api.models import IdempotentRequest
-from catalog.models import Category
-from catalog.tests.factories import CategoryFactory, StoreFactory, WarehouseFactory
+from catalog.tests.factories import StoreFactory, WarehouseFactory
 from disputes.models import (
     Dispute,
     DisputeAttachment,
-    DisputeEvent,
-    DisputeMessage,
-    Inspection,
     InstructionTemplate,
     Refund,
     ReturnInstructions,
@@ -31,6 +26,8 @@ from disputes.models import (
 from disputes.services import dispute_escalate, dispute_reject, dispute_send_instructions, dispute_ship
 from disputes.tests.factories import PNG, DisputeFactory, disputable_line, notes, photo
 from notifications.models import Notification
+
+from .world import snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -60,19 +57,6 @@ def assert_error(response, status: int, code: str) -> dict:
     assert set(body) == {"code", "message", "fields"}
     assert body["code"] == code, body
     return body
-
-
-def snapshot() -> dict:
-    return {
-        "disputes": list(Dispute.objects.order_by("pk").values()),
-        "events": list(DisputeEvent.objects.order_by("pk").values()),
-        "instructions": list(ReturnInstructions.objects.order_by("pk").values()),
-        "inspections": list(Inspection.objects.order_by("pk").values()),
-        "refunds": list(Refund.objects.order_by("pk").values()),
-        "messages": list(DisputeMessage.objects.order_by("pk").values()),
-        "attachments": list(DisputeAttachment.objects.order_by("pk").values_list("pk", flat=True)),
-        "notifications": list(Notification.objects.order_by("pk").values_list("pk", flat=True)),
-    }
 
 
 def timeline(dispute) -> list[tuple]:
@@ -377,8 +361,9 @@ def test_a_supervisors_token_reads_every_dispute_and_decides(escalated, dispute,
 
 
 def test_a_support_agents_token_may_not_decide(escalated):
+    token = staff_token("Support agent")
     before = snapshot()
-    refused = post(api(staff_token("Support agent")), url(escalated, "decision"),
+    refused = post(api(token), url(escalated, "decision"),
                    {"decision": "refund_full", "reason": "ok"})
     assert refused.status_code == 403, refused.content
     assert snapshot() == before
@@ -391,8 +376,9 @@ def test_a_store_key_may_not_decide(key, escalated):
 
 
 def test_a_staff_token_may_not_answer_for_the_store(dispute, warehouse):
+    token = staff_token("Supervisor")
     before = snapshot()
-    refused = post(api(staff_token("Supervisor")), url(dispute, "instructions"),
+    refused = post(api(token), url(dispute, "instructions"),
                    {"warehouse": warehouse.pk, "method": "drop_off", "carrier": "Russian Post"})
     assert refused.status_code == 403, refused.content
     assert snapshot() == before

@@ -10,8 +10,18 @@ from django.contrib.auth.models import Group
 
 from accounts.tests.factories import BuyerFactory, SellerFactory, StaffFactory
 from api.keys import issue_key, revoke_key
+from api.models import ApiKey, IdempotentRequest
 from catalog.tests.factories import StoreFactory, WarehouseFactory
-from disputes.models import Dispute, DisputeAttachment, InstructionTemplate
+from disputes.models import (
+    Dispute,
+    DisputeAttachment,
+    DisputeEvent,
+    DisputeMessage,
+    Inspection,
+    InstructionTemplate,
+    Refund,
+    ReturnInstructions,
+)
 from disputes.services import (
     dispute_accept,
     dispute_counter_offer,
@@ -22,6 +32,7 @@ from disputes.services import (
     dispute_ship,
 )
 from disputes.tests.factories import DisputeFactory, disputable_line, photo
+from notifications.models import Notification
 from webhooks.models import WebhookEndpoint
 from webhooks.tests.factories import EndpointFactory
 
@@ -118,3 +129,19 @@ def build_world(*, every_state: bool = True, staff: bool = True) -> World:
     revoke_key(key=old_key, user=ours.seller)
     return World(ours=ours, theirs=theirs, revoked_key=revoked,
                  staff_tokens={group: staff_token(group) for group in ("Support agent", "Supervisor")} if staff else {})
+
+
+def snapshot() -> dict:
+    """Everything a request to the API may write: compared before and after a refusal."""
+    return {
+        "disputes": list(Dispute.objects.order_by("pk").values()),
+        "events": list(DisputeEvent.objects.order_by("pk").values()),
+        "instructions": list(ReturnInstructions.objects.order_by("pk").values()),
+        "inspections": list(Inspection.objects.order_by("pk").values()),
+        "refunds": list(Refund.objects.order_by("pk").values()),
+        "messages": list(DisputeMessage.objects.order_by("pk").values()),
+        "attachments": list(DisputeAttachment.objects.order_by("pk").values()),
+        "notifications": list(Notification.objects.order_by("pk").values()),
+        "idempotency": list(IdempotentRequest.objects.order_by("pk").values()),
+        "keys": list(ApiKey.objects.order_by("pk").values("pk", "revoked_at", "name", "store_id")),
+    }
