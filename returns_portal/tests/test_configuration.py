@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"}}
-    clean.update({"DJANGO_SETTINGS_MODULE": "returns_portal.settings.production", **env})
+    clean.update({"DJANGO_SETTINGS_MODULE": "returns_portal.settings.production", "ENV_FILE": "", **env})
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
     )
@@ -63,7 +63,7 @@ def test_production_refuses_debug(real_values):
 )
 def test_database_url_selects_the_database_and_sqlite_is_the_default(tmp_path, database_url, engine):
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env.update({"DJANGO_SETTINGS_MODULE": "returns_portal.settings.local", "VAR_DIR": str(tmp_path)})
+    env.update({"DJANGO_SETTINGS_MODULE": "returns_portal.settings.local", "VAR_DIR": str(tmp_path), "ENV_FILE": ""})
     if database_url:
         env["DATABASE_URL"] = database_url
     code = "from django.conf import settings as s; d = s.DATABASES['default']; print(d['ENGINE'], d['NAME'])"
@@ -90,7 +90,7 @@ def test_sqlite_alone_gets_immediate_transactions_wal_and_the_busy_timeout(
     tmp_path, database_url, busy_timeout, expected_options
 ):
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SQLITE_BUSY_TIMEOUT"}}
-    env.update({"DJANGO_SETTINGS_MODULE": "returns_portal.settings.local", "VAR_DIR": str(tmp_path)})
+    env.update({"DJANGO_SETTINGS_MODULE": "returns_portal.settings.local", "VAR_DIR": str(tmp_path), "ENV_FILE": ""})
     if database_url:
         env["DATABASE_URL"] = database_url
     if busy_timeout:
@@ -101,3 +101,19 @@ def test_sqlite_alone_gets_immediate_transactions_wal_and_the_busy_timeout(
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == expected_options
+
+
+@pytest.mark.parametrize("module, reads_file", [("returns_portal.settings.local", True),
+                                                ("returns_portal.settings.test", False)])
+def test_the_test_settings_never_read_an_env_file(tmp_path, module, reads_file):
+    """A developer's .env must not change what a test sees; the other settings read it (or the
+    file ENV_FILE names)."""
+    dot_env = tmp_path / ".env"
+    dot_env.write_text("DEFAULT_CURRENCY=JPY\nSELLER_RESPONSE_DAYS=99\n")
+    env = {k: v for k, v in os.environ.items() if k not in {"DEFAULT_CURRENCY", "SELLER_RESPONSE_DAYS"}}
+    env.update({"DJANGO_SETTINGS_MODULE": module, "VAR_DIR": str(tmp_path), "ENV_FILE": str(dot_env)})
+    code = "from django.conf import settings as s; print(s.DEFAULT_CURRENCY, s.SELLER_RESPONSE_DAYS)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == (["JPY", "99"] if reads_file else ["RUB", "5"])
