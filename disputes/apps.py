@@ -7,6 +7,8 @@ class DisputesConfig(AppConfig):
     verbose_name = _("Disputes and returns")
 
     def ready(self) -> None:
+        from returns_portal import ratelimit  # noqa: F401 (registers the check of its settings)
+
         from .notices import register_messages
 
         register_messages()

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import buyer_required, seller_required
+from returns_portal import ratelimit
 from returns_portal.errors import DomainError, ErrorCode
 
 from . import lifecycle, selectors, services
@@ -34,6 +35,12 @@ def dispute_open(request: HttpRequest, line_pk: int) -> HttpResponse:
         # The service judges eligibility once, under the line's lock; the options are read
         # again only to show the form with its errors.
         form = DisputeOpenForm(request.POST, request.FILES, line=line, local_return_available=True)
+        costs = {"open_dispute": 1, "upload": len(request.FILES.getlist("evidence"))}
+        limited = ratelimit.refusal(request.user, **costs)
+        if limited is not None:
+            form.add_error(None, limited.message)
+            options = selectors.opening_options(buyer=request.user, line=line)
+            return _render_open(request, line, form, options, status=429)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -55,6 +62,7 @@ def dispute_open(request: HttpRequest, line_pk: int) -> HttpResponse:
                     return _to_earlier_dispute(request, line)
                 _add_refusal(form, error)
             else:
+                ratelimit.record(request.user, **costs)
                 messages.success(request, _("Your dispute is open. The seller has been notified."))
                 return redirect(dispute)
         options = selectors.opening_options(buyer=request.user, line=line)
@@ -203,6 +211,11 @@ def dispute_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         messages.error(request, refusal_of(dispute, spec.verb, request.user))
         return redirect(dispute)
     form = spec.form(request, dispute) if spec.form else None
+    uploads = sum(len(files) for _name, files in request.FILES.lists())
+    limited = ratelimit.refusal(request.user, upload=uploads)
+    if limited is not None and form is not None:
+        form.add_error(None, limited.message)
+        return _render_detail(request, dispute, status=429, bound={spec.slot: form})
     if form is not None and not form.is_valid():
         return _render_detail(request, dispute, status=422, bound={spec.slot: form})
     try:
@@ -213,6 +226,7 @@ def dispute_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             return redirect(dispute)
         form.add_error(None, error.message)
         return _render_detail(request, dispute, status=422, bound={spec.slot: form})
+    ratelimit.record(request.user, upload=uploads)
     messages.success(request, spec.success)
     return redirect(dispute)
 
@@ -310,6 +324,11 @@ def dispute_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 def dispute_message(request: HttpRequest, pk: int) -> HttpResponse:
     dispute = _get_dispute(request, pk)
     form = DisputeMessageForm(request.POST, request.FILES)
+    costs = {"message": 1, "upload": len(request.FILES.getlist("files"))}
+    limited = ratelimit.refusal(request.user, **costs)
+    if limited is not None:
+        form.add_error(None, limited.message)
+        return _render_detail(request, dispute, form, status=429)
     if not form.is_valid():
         return _render_detail(request, dispute, form, status=422)
     try:
@@ -319,6 +338,7 @@ def dispute_message(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as error:
         form.add_error(None, error.message)
         return _render_detail(request, dispute, form, status=422)
+    ratelimit.record(request.user, **costs)
     messages.success(request, _("Message sent."))
     return redirect(dispute.get_absolute_url() + "#messages")
 

@@ -282,6 +282,11 @@ REST_FRAMEWORK = {
     # Behind the TLS proxy of production, the client's address is the last hop it adds.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
+# What one person may do in a period, on the pages ("<count>/<sec|min|hour|day>"): open
+# disputes, post messages, upload photos and videos (every file of every form counts).
+RATE_LIMIT_OPEN_DISPUTES = env("RATE_LIMIT_OPEN_DISPUTES", default="10/hour")
+RATE_LIMIT_MESSAGES = env("RATE_LIMIT_MESSAGES", default="60/hour")
+RATE_LIMIT_UPLOADS = env("RATE_LIMIT_UPLOADS", default="100/hour")
 # Requests per API key, and per address without a valid key ("<count>/<sec|min|hour|day>").
 API_RATE_LIMIT = env("API_RATE_LIMIT", default="600/min")
 API_ANON_RATE_LIMIT = env("API_ANON_RATE_LIMIT", default="60/min")

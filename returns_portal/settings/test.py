@@ -31,3 +31,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 # cache; elsewhere they stay out of the way (keys' ids repeat across tests on SQLite).
 API_RATE_LIMIT = "100000/min"
 API_ANON_RATE_LIMIT = "100000/min"
+RATE_LIMIT_OPEN_DISPUTES = "100000/hour"  # tested on their own: returns_portal/tests/test_ratelimit.py
+RATE_LIMIT_MESSAGES = "100000/hour"
+RATE_LIMIT_UPLOADS = "100000/hour"
