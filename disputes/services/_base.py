@@ -29,7 +29,7 @@ from webhooks import outbox
 from ..lifecycle import MOVES, RESUME, STAY, TERMINAL_STATES, Party, authorize, deadline_for, party_of
 from ..models import Dispute, DisputeAttachment, DisputeEvent
 from ..rules.base import ChainResult
-from ..uploads import private_storage, validate_evidence_file
+from ..uploads import validate_evidence_file
 
 R = Dispute.Resolution
 
@@ -274,10 +274,9 @@ def save_attachments(
                 size=upload.size,
             )
             attachment.file.save(upload.name or "upload", upload, save=False)
-            written.append(attachment.file.name)
+            written.append(attachment.file)
             attachment.save()
     except BaseException:
-        storage = private_storage()
-        for name in written:
-            storage.delete(name)
+        for file in written:
+            file.storage.delete(file.name)
         raise

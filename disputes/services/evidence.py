@@ -14,11 +14,15 @@ from django.conf import settings
 from django.utils import timezone
 
 from ..models import DisputeAttachment
-from ..uploads import private_storage
 
 EVIDENCE_FOLDER = "disputes"
 DEFAULT_ORPHAN_HOURS = 6
 BATCH = 500
+
+
+def evidence_storage():
+    """Where evidence files are: the private storage, as the attachment's field resolved it."""
+    return DisputeAttachment._meta.get_field("file").storage
 
 
 def _files_under(storage, folder: str):
@@ -43,7 +47,7 @@ def _delete_orphans(storage, names: list[str]) -> int:
 def evidence_sweep_orphans(*, now: datetime | None = None) -> int:
     """Delete evidence files that no attachment row names, older than EVIDENCE_ORPHAN_HOURS;
     returns how many were deleted."""
-    storage = private_storage()
+    storage = evidence_storage()
     hours = getattr(settings, "EVIDENCE_ORPHAN_HOURS", DEFAULT_ORPHAN_HOURS)
     cutoff = (now or timezone.now()) - timedelta(hours=hours)
     deleted, batch = 0, []
