@@ -10,7 +10,7 @@ from api.tests import test_write_api as write_api
 from api.tests.test_write_api import APPAREL_CODES, api, url
 from disputes.models import DisputeAttachment
 from disputes.services import dispute_send_instructions, dispute_ship
-from disputes.tests.factories import WEBM_HEADER, bomb_png
+from disputes.tests.crafted import WEBM_HEADER, bomb_png
 
 from .world import snapshot
 

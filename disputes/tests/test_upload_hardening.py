@@ -18,7 +18,8 @@ from disputes.models import DisputeAttachment
 from disputes.services._base import save_attachments
 from disputes.services.evidence import evidence_storage, evidence_sweep_orphans
 from disputes.tasks import sweep_orphan_evidence
-from disputes.tests.factories import JPEG, MP4_HEADER, PNG, WEBM_HEADER, DisputeFactory, bomb_png
+from disputes.tests.crafted import MP4_HEADER, WEBM_HEADER, bomb_png
+from disputes.tests.factories import JPEG, PNG, DisputeFactory
 from disputes.tests import test_pages as pages
 from disputes.tests.test_pages import NOTHING, file_url, international_return, open_url, rows
 from disputes.uploads import validate_evidence_file
