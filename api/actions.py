@@ -9,7 +9,7 @@ and code here as on the page, and the timeline the same entries. Every POST take
 """
 from __future__ import annotations
 
-from django.http import FileResponse, Http404, QueryDict
+from django.http import Http404, QueryDict
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, status
@@ -22,6 +22,7 @@ from disputes.actions import ACTIONS, Action, refusal_error
 from disputes.admin import DecisionForm
 from disputes.models import Dispute, DisputeAttachment
 from disputes.services import dispute_message_post, dispute_staff_decide
+from disputes.uploads import evidence_response
 from disputes.forms import DisputeMessageForm
 
 from . import inputs
@@ -238,8 +239,4 @@ class File(GenericAPIView):
             item = selectors.attachment_for(request.user, dispute_pk=pk, attachment_pk=file_pk)
         except (Dispute.DoesNotExist, DisputeAttachment.DoesNotExist):
             raise exceptions.NotFound(_("No such file.")) from None
-        response = FileResponse(item.file.open("rb"), content_type=item.content_type, as_attachment=True,
-                                filename=f"attachment-{item.pk}")
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
+        return evidence_response(item)

@@ -7,6 +7,7 @@ from django.conf import settings
 from returns_portal.errors import DomainError
 
 from .models import Refund
+from .services.evidence import evidence_sweep_orphans
 from .services.refunds import refund_pay, refunds_due
 from .sweep import enforce_deadlines as sweep
 
@@ -36,3 +37,9 @@ def pay_due_refunds() -> int:
 def enforce_deadlines() -> dict[str, int]:
     """Beat job: the deadline sweep. Safe to run twice or concurrently (see sweep.py)."""
     return dict(sweep(max_batches=settings.DEADLINE_SWEEP_MAX_BATCHES).counts)
+
+
+@shared_task(acks_late=True, time_limit=900, soft_time_limit=840)
+def sweep_orphan_evidence() -> int:
+    """Periodic: delete evidence files left by rolled-back transactions (see services/evidence.py)."""
+    return evidence_sweep_orphans()

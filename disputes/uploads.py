@@ -1,8 +1,10 @@
 """Dispute evidence uploads: photos and videos a buyer attaches to a dispute or a message.
 
 A file is judged by its bytes, never by its name or the content type the browser sent:
-both are chosen by the client and prove nothing. Images must decode with Pillow; videos
-are recognised by their container signature (ISO-BMFF ``ftyp`` brand, EBML doc type).
+both are chosen by the client and prove nothing. Images must decode with Pillow, once, and
+only after their header shows at most EVIDENCE_MAX_PIXELS; videos are recognised by their
+container with ``filetype`` (ISO-BMFF ``ftyp`` brands, the EBML DocType), and a video must be
+in the container its name or declared video type claims.
 Evidence is stored in the "private" storage (not web-served) under a random name whose
 extension comes from the detected type.
 """
@@ -12,11 +14,13 @@ import os
 import uuid
 from typing import IO
 
+import filetype
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import Storage, storages
 from django.core.files.uploadedfile import UploadedFile
+from django.http import FileResponse
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.formats import number_format
@@ -26,6 +30,7 @@ from PIL import Image
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_FILES = 10
+DEFAULT_MAX_PIXELS = 40_000_000  # about 40 Mpx: a 12-24 Mpx phone photo passes
 
 # Enough for every container signature we recognise (the EBML header is ~40 bytes).
 HEADER_BYTES = 1024
@@ -39,23 +44,33 @@ IMAGE_MEDIA_TYPES = {
     "HEIF": "image/heif",
 }
 
-# ISO-BMFF major brand (bytes 8-12) -> media type.
-ISO_BMFF_BRANDS = {
-    b"isom": "video/mp4",
-    b"iso2": "video/mp4",
-    b"mp41": "video/mp4",
-    b"mp42": "video/mp4",
-    b"avc1": "video/mp4",
-    b"M4V ": "video/mp4",
-    b"dash": "video/mp4",
-    b"qt  ": "video/quicktime",
-    b"3gp4": "video/3gpp",
-    b"3gp5": "video/3gpp",
-    b"3g2a": "video/3gpp",
+# filetype's name for a video container -> media type. Its "mp4" covers the ISO-BMFF brands
+# that list isom/mp41/mp42; a 3GPP major brand narrows that to video/3gpp.
+VIDEO_MEDIA_TYPES = {
+    "mp4": "video/mp4",
+    "m4v": "video/mp4",
+    "mov": "video/quicktime",
+    "webm": "video/webm",
+    "mkv": "video/x-matroska",
 }
 
-EBML_MAGIC = b"\x1a\x45\xdf\xa3"
-EBML_DOCTYPE_ID = 0x4282
+# A video's container family: what a name or a declared type is held to. WebM is Matroska, and
+# MP4, QuickTime and 3GPP are all ISO-BMFF, so a family, not the exact type, must match.
+ISO_BMFF, MATROSKA, IMAGE = "iso-bmff", "matroska", "image"
+FAMILY_OF_TYPE = {
+    "video/mp4": ISO_BMFF,
+    "video/x-m4v": ISO_BMFF,
+    "video/quicktime": ISO_BMFF,
+    "video/3gpp": ISO_BMFF,
+    "video/3gpp2": ISO_BMFF,
+    "video/webm": MATROSKA,
+    "video/x-matroska": MATROSKA,
+}
+FAMILY_OF_EXTENSION = {
+    **dict.fromkeys([".mp4", ".m4v", ".mov", ".qt", ".3gp", ".3g2"], ISO_BMFF),
+    **dict.fromkeys([".webm", ".mkv"], MATROSKA),
+    **dict.fromkeys([".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".heif"], IMAGE),
+}
 
 # Stored file extension per detected media type; anything else is stored as ".bin".
 EXTENSIONS = {
@@ -80,59 +95,23 @@ def _max_files() -> int:
     return getattr(settings, "EVIDENCE_MAX_FILES", DEFAULT_MAX_FILES)
 
 
+def _max_pixels() -> int:
+    return getattr(settings, "EVIDENCE_MAX_PIXELS", DEFAULT_MAX_PIXELS)
+
+
 # --- detection -------------------------------------------------------------------------
 
 
-def _read_vint(data: bytes, pos: int, *, keep_marker: bool) -> tuple[int, int] | None:
-    """Read an EBML variable-length integer at ``pos``; return (value, next_pos) or None."""
-    if pos >= len(data) or data[pos] == 0:
-        return None
-    first = data[pos]
-    length = 8 - first.bit_length() + 1
-    if pos + length > len(data):
-        return None
-    value = first if keep_marker else first & (0xFF >> length)
-    for byte in data[pos + 1 : pos + length]:
-        value = (value << 8) | byte
-    return value, pos + length
-
-
-def _ebml_media_type(header: bytes) -> str | None:
-    """WebM or Matroska from the EBML header's DocType; None when the header is malformed."""
-    size = _read_vint(header, len(EBML_MAGIC), keep_marker=False)
-    if size is None:
-        return None
-    pos = size[1]
-    end = pos + size[0]
-    if end > len(header):  # truncated, or absurdly large for a header
-        return None
-    while pos < end:
-        element_id = _read_vint(header, pos, keep_marker=True)
-        if element_id is None:
-            return None
-        element_size = _read_vint(header, element_id[1], keep_marker=False)
-        if element_size is None:
-            return None
-        start, length = element_size[1], element_size[0]
-        if start + length > end:
-            return None
-        if element_id[0] == EBML_DOCTYPE_ID:
-            doc_type = header[start : start + length].rstrip(b"\x00")
-            return "video/webm" if doc_type == b"webm" else "video/x-matroska"
-        pos = start + length
-    return "video/x-matroska"  # DocType absent: Matroska is the EBML default
+class TooManyPixels(Exception):
+    """An image whose header declares more than EVIDENCE_MAX_PIXELS: refused before decoding."""
 
 
 def _video_media_type(header: bytes) -> str | None:
-    if len(header) >= 12 and header[4:8] == b"ftyp":
-        box_size = int.from_bytes(header[0:4], "big")
-        # size 1 means a 64-bit size follows; otherwise the box must at least hold its brand.
-        if box_size == 1 or box_size >= 12:
-            return ISO_BMFF_BRANDS.get(header[8:12])
-        return None
-    if header.startswith(EBML_MAGIC):
-        return _ebml_media_type(header)
-    return None
+    kind = filetype.guess(header)  # every kind it knows: an audio brand must not pass as video
+    media_type = VIDEO_MEDIA_TYPES.get(kind.extension) if kind is not None else None
+    if media_type == "video/mp4" and header[8:11] in (b"3gp", b"3g2"):
+        return "video/3gpp"
+    return media_type
 
 
 def _image_formats() -> list[str]:
@@ -143,8 +122,11 @@ def _image_formats() -> list[str]:
 def _image_media_type(file: IO[bytes]) -> str | None:
     formats = _image_formats()
     try:
+        # open() reads the header only: the size is known before a pixel is decoded.
         with Image.open(file, formats=formats) as image:
             image_format = image.format
+            if image.width * image.height > _max_pixels():
+                raise TooManyPixels
             image.verify()  # structure and checksums (PNG CRCs, truncated headers)
         # verify() leaves the image unusable, and it misses a truncated JPEG or GIF body:
         # decoding the first frame catches those. JPEG decodes at 1/8 scale to stay cheap.
@@ -152,8 +134,12 @@ def _image_media_type(file: IO[bytes]) -> str | None:
         with Image.open(file, formats=formats) as image:
             image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
             image.load()
+    except TooManyPixels:
+        raise
+    except Image.DecompressionBombError as error:  # Pillow's own cap, met while opening
+        raise TooManyPixels from error
     # Malformed input makes Pillow raise many exception types (OSError, SyntaxError,
-    # struct.error, DecompressionBombError...); each means "not an image we accept".
+    # struct.error...); each means "not an image we accept".
     except Exception:
         return None
     return IMAGE_MEDIA_TYPES.get(image_format)
@@ -162,7 +148,8 @@ def _image_media_type(file: IO[bytes]) -> str | None:
 def detect_media_type(file: IO[bytes]) -> str | None:
     """The media type of ``file`` judged by its content, or None if it is not a photo or video.
 
-    The file is read from its start and left positioned at its start.
+    Raises TooManyPixels for an image larger than EVIDENCE_MAX_PIXELS, judged from its header
+    without decoding it. The file is read from its start and left positioned at its start.
     """
     try:
         file.seek(0)
@@ -176,6 +163,22 @@ def detect_media_type(file: IO[bytes]) -> str | None:
         return _image_media_type(file)
     finally:
         file.seek(0)
+
+
+def _claimed_families(file: UploadedFile) -> set[str]:
+    """What the name's extension and the declared type say the file is (unknown ones say nothing).
+
+    A declared type counts only when it names a video: clients send image/* or
+    application/octet-stream for anything, but a video type is a deliberate claim.
+    """
+    claims = set()
+    extension = os.path.splitext(_display_name(file))[1].lower()
+    if extension in FAMILY_OF_EXTENSION:
+        claims.add(FAMILY_OF_EXTENSION[extension])
+    declared = (getattr(file, "content_type", None) or "").split(";")[0].strip().lower()
+    if declared.startswith("video/"):
+        claims.add(FAMILY_OF_TYPE.get(declared, declared))
+    return claims
 
 
 # --- validation ------------------------------------------------------------------------
@@ -194,13 +197,29 @@ def _limit_text(limit: int) -> str:
     return _("%(megabytes)s MB") % {"megabytes": shown}
 
 
+def _megapixels_text(pixels: int) -> str:
+    megapixels = round(pixels / 1_000_000, 1)
+    return number_format(int(megapixels) if megapixels.is_integer() else megapixels)
+
+
+# The verdict is kept on the upload object, so the form and the service judge (and decode) a
+# file once; UploadedFile objects are not rewritten after the request is parsed.
+_VERDICT = "_evidence_media_type"
+
+
 def validate_evidence_file(file: UploadedFile) -> str:
     """Return the detected media type of an evidence upload.
 
     Refused (ValidationError) when the file is larger than EVIDENCE_MAX_BYTES ("too_large"),
-    empty ("empty"), or neither a photo nor a video by content ("not_media"). The size is
-    checked first, so an oversized file is never read.
+    empty ("empty"), an image of more than EVIDENCE_MAX_PIXELS ("too_many_pixels", from its
+    header, never decoded), neither a photo nor a video by content ("not_media"), or a video
+    whose container is not the one its extension or declared video type claims, or a
+    non-video that claims to be a video ("type_mismatch"). The size is checked first, so an
+    oversized file is never read. A file that passed is not judged again.
     """
+    verdict = getattr(file, _VERDICT, None)
+    if verdict is not None:
+        return verdict
     name = _display_name(file)
     limit = _max_bytes()
     if file.size > limit:
@@ -211,11 +230,26 @@ def validate_evidence_file(file: UploadedFile) -> str:
         )
     if not file.size:
         raise ValidationError(_("“%(name)s” is empty."), code="empty", params={"name": name})
-    media_type = detect_media_type(file)
+    try:
+        media_type = detect_media_type(file)
+    except TooManyPixels:
+        raise ValidationError(
+            _("“%(name)s” is too large: the limit is %(megapixels)s megapixels per photo."),
+            code="too_many_pixels",
+            params={"name": name, "megapixels": _megapixels_text(_max_pixels())},
+        ) from None
     if media_type is None:
         raise ValidationError(
             _("“%(name)s” is not a photo or a video."), code="not_media", params={"name": name}
         )
+    family = FAMILY_OF_TYPE.get(media_type, IMAGE)
+    if _claimed_families(file) - {family}:
+        raise ValidationError(
+            _("The content of “%(name)s” does not match its file type."),
+            code="type_mismatch",
+            params={"name": name},
+        )
+    setattr(file, _VERDICT, media_type)
     return media_type
 
 
@@ -299,3 +333,22 @@ def evidence_upload_to(instance, filename: str) -> str:
     extension = EXTENSIONS.get(getattr(instance, "content_type", None) or "", ".bin")
     today = timezone.localdate()
     return f"disputes/{today:%Y}/{today:%m}/{uuid.uuid4().hex}{extension}"
+
+
+# --- serving ---------------------------------------------------------------------------
+
+
+def evidence_response(attachment) -> FileResponse:
+    """The one way an evidence file leaves the private storage (the page's and the API's door,
+    after ``selectors.attachment_for`` has checked who asks): with its detected type, never
+    sniffed; shown inline only when it is an image, downloaded otherwise; cached privately."""
+    is_image = attachment.content_type in IMAGE_MEDIA_TYPES.values()
+    response = FileResponse(
+        attachment.file.open("rb"),
+        content_type=attachment.content_type,
+        as_attachment=not is_image,
+        filename=f"attachment-{attachment.pk}{EXTENSIONS.get(attachment.content_type, '.bin')}",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

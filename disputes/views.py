@@ -25,6 +25,7 @@ from .lifecycle import Party
 from .models import Dispute, DisputeAttachment, InstructionTemplate, Refund
 from .notices import address_lines, address_text
 from .presentation import author_name, inspection_findings, next_step, time_left, timeline
+from .uploads import evidence_response
 from .actions import ACTIONS, ACTIONS_BY_VERB, conditions_of, refusal_of  # noqa: F401 (ACTIONS: the pages' table)
 
 
@@ -349,8 +350,4 @@ def attachment(request: HttpRequest, pk: int, attachment_pk: int) -> FileRespons
         item = selectors.attachment_for(request.user, dispute_pk=pk, attachment_pk=attachment_pk)
     except (Dispute.DoesNotExist, DisputeAttachment.DoesNotExist):
         raise Http404(_("No such file."))
-    response = FileResponse(item.file.open("rb"), content_type=item.content_type)
-    response["Content-Disposition"] = f'inline; filename="attachment-{item.pk}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return evidence_response(item)

@@ -39,6 +39,11 @@ app.conf.beat_schedule = {
         "task": "api.tasks.forget_idempotency_keys",
         "schedule": crontab(minute=41),
     },
+    # Evidence files whose transaction rolled back (older than EVIDENCE_ORPHAN_HOURS).
+    "sweep-orphan-evidence": {
+        "task": "disputes.tasks.sweep_orphan_evidence",
+        "schedule": crontab(minute=23),
+    },
     "send-unsent-notification-emails": {
         "task": "notifications.tasks.send_unsent_notification_emails",
         "schedule": crontab(minute="*/5"),

@@ -306,7 +306,7 @@ def test_messages_with_files_both_ways(key, dispute, buyer, commit):
     download = erp.get(file["url"])
     assert download.status_code == 200
     assert b"".join(download.streaming_content) == PNG
-    assert download["Content-Disposition"].startswith("attachment")
+    assert download["Content-Disposition"] == f'inline; filename="attachment-{file["id"]}.png"'  # one rule with the page: images inline
     assert download["X-Content-Type-Options"] == "nosniff"
 
     with commit():

@@ -248,22 +248,35 @@ def tell(
 def save_attachments(
     *, dispute: Dispute, uploader: User, files: Sequence[UploadedFile], message=None, inspection=None
 ) -> None:
-    # Validate every file before writing any, so a refusal leaves no stray file behind.
+    """Store the evidence files and their rows. Refused (INVALID_UPLOAD) as a whole if one file
+    is not acceptable (``validate_evidence_file``; a file the form judged is not judged again).
+
+    Every file is judged before any is written, and the files written are removed again if a
+    write or a row fails here. A rollback of the caller's transaction later on leaves files
+    without rows: ``sweep_orphan_evidence`` removes those.
+    """
     checked = []
     for upload in files:
         try:
             checked.append((upload, validate_evidence_file(upload)))
         except ValidationError as error:
             raise DomainError(ErrorCode.INVALID_UPLOAD, " ".join(error.messages)) from error
-    for upload, content_type in checked:
-        attachment = DisputeAttachment(
-            dispute=dispute,
-            message=message,
-            inspection=inspection,
-            uploaded_by=uploader,
-            original_name=(upload.name or "")[:255],
-            content_type=content_type,
-            size=upload.size,
-        )
-        attachment.file.save(upload.name or "upload", upload, save=False)
-        attachment.save()
+    written = []
+    try:
+        for upload, content_type in checked:
+            attachment = DisputeAttachment(
+                dispute=dispute,
+                message=message,
+                inspection=inspection,
+                uploaded_by=uploader,
+                original_name=(upload.name or "")[:255],
+                content_type=content_type,
+                size=upload.size,
+            )
+            attachment.file.save(upload.name or "upload", upload, save=False)
+            written.append(attachment.file)
+            attachment.save()
+    except BaseException:
+        for file in written:
+            file.storage.delete(file.name)
+        raise

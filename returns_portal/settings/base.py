@@ -213,6 +213,10 @@ STORAGES["private"] = {
 }
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
 EVIDENCE_MAX_FILES = env.int("EVIDENCE_MAX_FILES", default=10)
+# Images whose header declares more pixels are refused before decoding (decompression bombs).
+EVIDENCE_MAX_PIXELS = env.int("EVIDENCE_MAX_PIXELS", default=40_000_000)
+# Evidence files with no attachment row, older than this, are deleted by the hourly sweep.
+EVIDENCE_ORPHAN_HOURS = env.int("EVIDENCE_ORPHAN_HOURS", default=6)
 
 # Minor units per currency (how many decimals a compensation may have).
 CURRENCY_DECIMALS = {"RUB": 2, "USD": 2, "EUR": 2, "CNY": 2, "TRY": 2, "UAH": 2, "KZT": 2, "BYN": 2, "JPY": 0}
