@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import uuid
+import warnings
 from typing import IO
 
 import filetype
@@ -122,8 +123,12 @@ def _image_formats() -> list[str]:
 def _image_media_type(file: IO[bytes]) -> str | None:
     formats = _image_formats()
     try:
-        # open() reads the header only: the size is known before a pixel is decoded.
-        with Image.open(file, formats=formats) as image:
+        # open() reads the header only: the size is known before a pixel is decoded. Pillow's
+        # warning about a large image is ours to give (TooManyPixels), not the log's.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(file, formats=formats)
+        with image:
             image_format = image.format
             if image.width * image.height > _max_pixels():
                 raise TooManyPixels
