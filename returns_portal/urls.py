@@ -8,11 +8,14 @@ from django.views.generic import RedirectView
 from api.endpoints import not_found as api_not_found
 from api.views import staff_api_token_revoke, staff_api_tokens
 from disputes.admin_views import dashboard_view, rules_view
+from returns_portal.csp_report import csp_report
 
 
 urlpatterns = [
     # Browsers ask every site for /favicon.ico (the admin and the return slip too): answer, not 404.
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("img/favicon.svg"), permanent=True)),
+    # The Content-Security-Policy's report-uri (settings CONTENT_SECURITY_POLICY).
+    path("csp-report/", csp_report, name="csp_report"),
     # Staff pages in the admin's look, before the admin's own URLs (its catch-all would take them).
     path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="staff_dashboard"),
     path("admin/rules/", admin.site.admin_view(rules_view), name="staff_rules"),

@@ -43,11 +43,19 @@ def portal(request, chromium, live_server, demo) -> Portal:
     request.config.stash.setdefault(_SHOTS_KEY, set()).add(str(SCREENSHOTS))
     yield portal
     portal.close()
+    tally = request.config.stash.setdefault(_CSP_KEY, [0, 0])
+    tally[0] += portal.documents
+    tally[1] += len(portal.csp_violations)
 
 
 _SHOTS_KEY = pytest.StashKey[set]()
+_CSP_KEY = pytest.StashKey[list]()  # [pages loaded with the policy checked, violations seen]
 
 
 def pytest_terminal_summary(terminalreporter, config) -> None:
+    if _CSP_KEY in config.stash:
+        documents, violations = config.stash[_CSP_KEY]
+        terminalreporter.write_line(f"Content-Security-Policy: {documents} pages loaded with the policy, "
+                                    f"{violations} violations seen (the harness's own test makes some on purpose)")
     for folder in sorted(config.stash.get(_SHOTS_KEY, set())):
         terminalreporter.write_line(f"Browser screenshots: {folder}")

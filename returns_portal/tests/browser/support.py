@@ -2,7 +2,9 @@
 
 A ``Portal`` is one test's view of the live server in one language: it opens a browser
 context per person (signed in through the login page), records every console error, script
-error and 4xx/5xx response of every page, takes numbered full-page screenshots, audits pages
+error and 4xx/5xx response of every page, every Content-Security-Policy violation (the
+``securitypolicyviolation`` events of every page and frame) and every page of the portal served
+without the policy, takes numbered full-page screenshots, audits pages
 with axe-core and walks them with the Tab key. Pages are driven by stable handles (ids,
 names, ``data-*`` attributes, form actions built with ``reverse``), never by English words,
 so the same journeys run in Russian.
@@ -28,6 +30,12 @@ SCREENSHOTS = Path(os.environ.get("BROWSER_SCREENSHOTS", settings.BASE_DIR / "va
 IMPACTS = ("critical", "serious", "moderate", "minor")
 # Needs-review items of these impacts fail an audit; violations fail it whatever their impact.
 BLOCKING_REVIEW = {"critical", "serious"}
+# Run in every page and frame before its own scripts (add_init_script is not subject to the
+# page's policy): hands each violation to the test through a binding.
+CSP_WATCH = """document.addEventListener("securitypolicyviolation", event => {
+  window.__cspViolation({directive: event.effectiveDirective, blocked: event.blockedURI,
+                         source: event.sourceFile, line: event.lineNumber, sample: event.sample});
+}, true);"""
 
 
 def axe_script() -> str:
@@ -74,6 +82,8 @@ class Portal:
     problems: list[str] = field(default_factory=list)
     expected: set[tuple[str, int]] = field(default_factory=set)
     audits: list[Audit] = field(default_factory=list)
+    csp_violations: list[str] = field(default_factory=list)
+    documents: int = 0  # pages (and frames) of the portal loaded, each checked for the policy
     _contexts: list = field(default_factory=list)
     _shots: int = 0
 
@@ -96,8 +106,11 @@ class Portal:
         )
         context.set_default_timeout(15_000)
         self._contexts.append(context)
+        who = username or "visitor"
+        context.expose_binding("__cspViolation", lambda source, violation: self._csp_violation(source, who, violation))
+        context.add_init_script(CSP_WATCH)
         # Every page of this person, including those a link opens in a new tab.
-        context.on("page", lambda new_page: self.watch(new_page, username or "visitor"))
+        context.on("page", lambda new_page: self.watch(new_page, who))
         page = context.new_page()
         if username and admin:
             self.goto(page, reverse("admin:login") + "?next=" + reverse("admin:index"))
@@ -115,12 +128,19 @@ class Portal:
         def console(message) -> None:
             if message.type != "error":
                 return
+            if "Content Security Policy" in message.text:
+                self.csp_violations.append(f"{who}: console on {page.url}: {message.text}")
             location = urlsplit(message.location.get("url", "")).path
             if message.text.startswith("Failed to load resource") and any(p == location for p, _ in self.expected):
                 return  # the 4xx this test asked for, already checked by its status
             self.problems.append(f"{who}: console error on {page.url}: {message.text}")
 
         def response(response) -> None:
+            if response.request.resource_type == "document" and response.url.startswith(self.base_url):
+                self.documents += 1
+                policy = response.headers.get("content-security-policy", "")
+                if "frame-ancestors 'none'" not in policy or "script-src 'self'" not in policy:
+                    self.problems.append(f"{who}: no Content-Security-Policy on {response.url}: {policy!r}")
             if response.status < 400:
                 return
             path = urlsplit(response.url).path
@@ -130,6 +150,12 @@ class Portal:
         page.on("console", console)
         page.on("pageerror", lambda error: self.problems.append(f"{who}: script error on {page.url}: {error}"))
         page.on("response", response)
+
+    def _csp_violation(self, source, who: str, violation: dict) -> None:
+        text = (f"{who}: Content-Security-Policy violation on {source['frame'].url}: {violation['directive']} "
+                f"blocked {violation['blocked']!r} ({violation['source']}:{violation['line']}) {violation['sample']!r}")
+        self.csp_violations.append(text)
+        self.problems.append(text)
 
     def expect_status(self, path: str, status: int) -> None:
         """This test submits something the server must refuse: that response is no problem."""
