@@ -8,11 +8,13 @@ from datetime import timedelta
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import AnonymousUser, Group
+from django.contrib.sessions.backends.db import SessionStore
+from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 
-from accounts.lockout import client_ip_address
+from accounts.lockout import client_ip_address, lockout_response
 from accounts.tests.factories import BuyerFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -268,3 +270,15 @@ def test_behind_a_proxy_two_buyers_sharing_it_are_told_apart(client, clock, sett
 
     assert (elsewhere.status_code, same.status_code) == (302, 429)
     assert AccessAttempt.objects.get(username=buyer.username).ip_address == "198.51.100.1"
+
+
+def test_a_lockout_outside_the_login_pages_gets_the_sites_lockout_page(rf):
+    """Any other place that checks a password (none today) still answers 429 with the message."""
+    request = rf.post("/elsewhere/")
+    request.user, request.session = AnonymousUser(), SessionStore()
+    response = lockout_response(request, HttpResponse("refused"), {"username": "someone"})
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == "900"
+    assert MESSAGE_EN in response.content.decode()
+    assert "<h1>Logging in is paused</h1>" in response.content.decode()
