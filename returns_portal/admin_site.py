@@ -13,6 +13,14 @@ class PortalAdminSite(admin.AdminSite):
     index_title = _("Marketplace operations")
     enable_nav_sidebar = False
 
+    @property
+    def login_form(self):
+        # Says "locked out" rather than "wrong password" once axes locks the account (issue
+        # 12). Imported here: this module loads with the app registry, before any model.
+        from accounts.forms import AdminLoginForm
+
+        return AdminLoginForm
+
     def get_app_list(self, request, app_label=None):
         # Every model's permissions, for an app list: each page's context asks for it (the
         # sidebar's), but only the front page and an app's page show one now, so it is

@@ -4,6 +4,7 @@ Every value that differs between machines is read from the environment (or a
 ``.env`` file beside manage.py) through django-environ; ``.env.example`` lists them.
 """
 import os
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -62,6 +64,8 @@ MIDDLEWARE = [
     "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it turns a log-in that axes refused into accounts.lockout.lockout_response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "returns_portal.urls"
@@ -106,6 +110,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# Axes first: it refuses a locked-out account before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "catalog:product_list"
 LOGOUT_REDIRECT_URL = "catalog:product_list"
@@ -199,6 +208,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # Axes warns of each failed log-in and lockout; its INFO lines (every clean-up) are noise.
+    "loggers": {"axes": {"level": env("AXES_LOG_LEVEL", default="WARNING")}},
 }
 
 # Rule chains (dotted paths; adding a rule is adding a class and a line here).
@@ -276,6 +287,31 @@ if SELLER_TIMEOUT_POLICY not in ("refund", "escalate"):
     from django.core.exceptions import ImproperlyConfigured
 
     raise ImproperlyConfigured('SELLER_TIMEOUT_POLICY must be "refund" or "escalate".')
+
+# Login lockout (django-axes), on the site's and the admin's login alike (issue 12).
+# Counted per pair (account, client address): AXES_FAILURE_LIMIT wrong passwords for one
+# account from one address lock that account from that address, the right password included.
+# Not per account alone: anyone could then lock a buyer out of their account from anywhere.
+# Not per address alone: buyers behind one carrier's or office's address would lock each other.
+AXES_ENABLED = True
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The cool-off runs from the last failure: a try while locked out starts it again, so the
+# message's "paused for N minutes" holds from the moment it is shown.
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_RESET_ON_SUCCESS = True  # a successful log-in clears the pair's count
+# Failures are rows in the database: staff see lockouts in the admin, and unlock by deleting them.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# The client's address by the same rule as the API's throttling (NUM_PROXIES, below).
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip_address"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"  # HTTP 429 with Retry-After
+AXES_HTTP_RESPONSE_CODE = 429
+# No row for every successful log-in (an address and browser per sign-in kept without end and
+# used by nothing here); the admin shows lockouts, registered by accounts.admin.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
 
 # Webhooks (DESIGN §8): a store's endpoints are told of every event on its disputes.
 # Retries wait WEBHOOK_RETRY_BASE_SECONDS after the first failed attempt, doubling each time
