@@ -54,7 +54,7 @@ def _browser_available() -> tuple[bool, str]:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError as error:
-        return False, f"needs Playwright for Python ({error}): python3 dev.py test installs requirements.txt"
+        return False, f"needs Playwright for Python ({error}): python3 dev.py test installs requirements/test.txt"
     return True, ""
 
 

@@ -7,14 +7,17 @@
     python3 dev.py test    virtualenv + install, then the test suite (extra arguments
                            go to pytest; DATABASE_URL picks the database)
 
-The virtualenv lives in .venv/ and is reinstalled only when requirements.txt changes.
+The virtualenv lives in .venv/. `serve` installs requirements/runtime.txt, `test` installs
+requirements/test.txt (the runtime and the test tools), both compiled by pip-tools with every
+package's hashes and installed with --require-hashes; again only when the file changes.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import signal
-import subprocess
+# bandit: dev.py starts the project's own programs (pip, manage.py, celery, pytest) with fixed arguments.
+import subprocess  # nosec B404
 import sys
 import venv
 from pathlib import Path
@@ -23,24 +26,27 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
-REQUIREMENTS = ROOT / "requirements.txt"
+RUNTIME = ROOT / "requirements" / "runtime.txt"
+TESTING = ROOT / "requirements" / "test.txt"  # the runtime too, at the same versions
 STAMP = VENV / ".requirements.sha256"
 
 
 def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
-    subprocess.run([str(a) for a in args], cwd=ROOT, env=env, check=True)
+    # bandit: a list of arguments, no shell: the project's own commands.
+    subprocess.run([str(a) for a in args], cwd=ROOT, env=env, check=True)  # nosec B603
 
 
-def ensure_venv() -> None:
+def ensure_venv(requirements: Path) -> None:
     if sys.version_info < (3, 11):
         sys.exit("The returns portal needs Python 3.11 or newer.")
     if not PYTHON.exists():
         print("Creating the virtualenv in .venv/ ...", flush=True)
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
-    wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    wanted = f"{requirements.name} {hashlib.sha256(requirements.read_bytes()).hexdigest()}"
     if not STAMP.exists() or STAMP.read_text().strip() != wanted:
-        print("Installing requirements.txt into .venv/ ...", flush=True)
-        run(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", REQUIREMENTS)
+        print(f"Installing requirements/{requirements.name} into .venv/ ...", flush=True)
+        run(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--require-hashes",
+            "-r", requirements)
         STAMP.write_text(wanted)
 
 
@@ -48,12 +54,14 @@ def serve() -> int:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "returns_portal.settings.local")}
     run(PYTHON, "manage.py", "migrate", "--noinput", env=env)
     run(PYTHON, "manage.py", "seed_demo", env=env)
-    worker = subprocess.Popen(
+    # bandit: the Celery worker of this checkout's virtualenv, fixed arguments, no shell.
+    worker = subprocess.Popen(  # nosec B603
         [str(PYTHON), "-m", "celery", "-A", "returns_portal", "worker", "-B", "--loglevel=INFO", "--concurrency=2"],
         cwd=ROOT,
         env=env,
     )
-    web = subprocess.Popen([str(PYTHON), "manage.py", "runserver", "127.0.0.1:8000"], cwd=ROOT, env=env)
+    # bandit: the development server of this checkout's virtualenv, fixed arguments, no shell.
+    web = subprocess.Popen([str(PYTHON), "manage.py", "runserver", "127.0.0.1:8000"], cwd=ROOT, env=env)  # nosec B603
     print("\nThe portal is at http://127.0.0.1:8000 (Ctrl+C stops the web server and the worker).\n", flush=True)
     try:
         while web.poll() is None and worker.poll() is None:
@@ -76,7 +84,8 @@ def serve() -> int:
 
 
 def test(pytest_args: list[str]) -> int:
-    return subprocess.run([str(PYTHON), "-m", "pytest", *pytest_args], cwd=ROOT).returncode
+    # bandit: pytest with the arguments the developer typed, no shell.
+    return subprocess.run([str(PYTHON), "-m", "pytest", *pytest_args], cwd=ROOT).returncode  # nosec B603
 
 
 def main(argv: list[str]) -> int:
@@ -84,8 +93,11 @@ def main(argv: list[str]) -> int:
     if command not in {"serve", "test"}:
         print(__doc__)
         return 0 if command in {"help", "-h", "--help"} else 2
-    ensure_venv()
-    return serve() if command == "serve" else test(argv[1:])
+    if command == "serve":
+        ensure_venv(RUNTIME)
+        return serve()
+    ensure_venv(TESTING)
+    return test(argv[1:])
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 gunicorn on the script's own database, the load generators (wrk, else Python threads), the
 run that loads a bare Django view right before each page, and the table they print.
 
-The server: gunicorn (requirements.txt) with the project's WSGI app
+The server: gunicorn (requirements/runtime.txt) with the project's WSGI app
 (``returns_portal.wsgi:application``) on a free port of 127.0.0.1, ``--workers`` sync workers
 (default 2), ``DJANGO_SETTINGS_MODULE=bench.settings`` (the production settings, DEBUG off,
 ``ROOT_URLCONF=bench.urls``; ``CONN_MAX_AGE`` from the environment, default 0 as documented).
@@ -33,7 +33,8 @@ import secrets
 import shutil
 import signal
 import socket
-import subprocess
+# bandit: the benchmark starts gunicorn and wrk with fixed arguments.
+import subprocess  # nosec B404
 import sys
 import threading
 import time
@@ -200,7 +201,8 @@ class Gunicorn:
             command[0:1] = [sys.executable, "-m", "gunicorn"]
         with self.log.open("wb") as log:
             # A session of its own: stopping it stops the master and its workers, and nothing else.
-            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
+            # bandit: gunicorn of this virtualenv, fixed arguments, no shell.
+            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,  # nosec B603
                                             start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -291,7 +293,8 @@ def load_wrk(port: int, path: str, headers: dict, concurrency: int, seconds: flo
     for name, value in {**PROXY_HEADERS, **headers}.items():
         command += ["-H", f"{name}: {value}"]
     command.append(f"http://127.0.0.1:{port}{path}")
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    # bandit: wrk with a URL on 127.0.0.1 the benchmark built, no shell.
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # nosec B603
     match = re.search(r"^BENCH (\d+) (\d+) (\d+) (\d+) (\d+)$", output, re.M)
     if match is None:
         raise SystemExit(f"wrk printed no report:\n{output}")

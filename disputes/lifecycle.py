@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -293,7 +294,8 @@ MOVES: dict[str, Transition] = _transitions()
 OPEN_STATES = frozenset(state for state, step in STEPS.items() if step.who is not None)
 TERMINAL_STATES = frozenset(STEPS) - OPEN_STATES
 # The model states them too, for the database's one-open-dispute-per-line constraint.
-assert TERMINAL_STATES == Dispute.TERMINAL_STATES, "the lifecycle and the model disagree on how disputes end"
+if TERMINAL_STATES != Dispute.TERMINAL_STATES:  # checked at import, also under python -O
+    raise ImproperlyConfigured("The lifecycle and the model disagree on how disputes end.")
 # Steps whose deadline has an outcome, in the order the sweep runs them.
 EXPIRING: tuple[Step, ...] = tuple(step for step in STEPS.values() if step.deadline and step.expiry)
 # Steps where a person is on the clock: they are reminded before the deadline.

@@ -8,7 +8,8 @@ import hashlib
 import hmac
 import secrets
 
-SECRET_PREFIX = "whsec_"
+# bandit: the prefix shown before a secret, not a secret.
+SECRET_PREFIX = "whsec_"  # nosec B105
 SIGNATURE_SCHEME = "sha256"
 
 

@@ -14,7 +14,8 @@ from disputes.models import Dispute
 from disputes.services import dispute_open
 from orders.models import Order, OrderEvent, OrderLine
 
-DEMO_PASSWORD = "returns-demo"
+# bandit: the demo accounts' documented password (README), for local demo data only.
+DEMO_PASSWORD = "returns-demo"  # nosec B105
 
 CATEGORIES = [
     # slug, name, parent slug, kind, not returnable once opened

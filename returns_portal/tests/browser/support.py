@@ -40,7 +40,7 @@ CSP_WATCH = """document.addEventListener("securitypolicyviolation", event => {
 
 def axe_script() -> str:
     """axe-core's axe.min.js as the axe-playwright-python package ships it (pinned in
-    requirements.txt): no npm, no network."""
+    requirements/test.txt): no npm, no network."""
     from axe_playwright_python.base import AXE_SCRIPT
 
     return AXE_SCRIPT
