@@ -31,6 +31,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import kombu.pools
 import pytest
 import redis
 from django.db import connection
@@ -120,9 +121,10 @@ def own_redis():
 
 
 def _drop_broker_connections() -> None:
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    """Close the process's broker connections and forget its pools (kombu keeps them in
+    global registries, one per broker URL), so the next task opens fresh ones."""
+    kombu.pools.reset()
+    app._pool = None
     app.amqp._producer_pool = None
 
 
