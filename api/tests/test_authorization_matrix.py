@@ -103,12 +103,12 @@ CELLS = [(name, route, method, caller) for name, route, method in ENDPOINTS for 
     if (cell := EXPECTATIONS.get((name, method))) is not None and cell.wrong_state is not None]
 
 
-def test_every_endpoint_has_its_expectations_and_no_expectation_is_stale():
+def test_every_endpoint_has_its_expectations_and_no_expectation_is_stale(summary):
     found = {(name, method) for name, _route, method in ENDPOINTS}
     assert found - set(EXPECTATIONS) == set(), "endpoints without expectations in the matrix"
     assert set(EXPECTATIONS) - found == set(), "expectations for endpoints that no longer exist"
-    print(f"\nauthorization matrix: {len(found)} endpoint-methods x {len(CALLERS)} callers "
-          f"+ {len(CELLS) - len(found) * len(CALLERS)} wrong-state cells = {len(CELLS)} cells")
+    summary(f"API authorization matrix: {len(found)} endpoint-methods x {len(CALLERS)} callers "
+            f"+ {len(CELLS) - len(found) * len(CALLERS)} wrong-state cells = {len(CELLS)} cells")
 
 
 @pytest.fixture

@@ -120,7 +120,7 @@ def point_at_seeded_objects(world, case):
     return case
 
 
-def test_every_operation_conforms_to_the_schema_with_no_server_error(world, wsgi_app):
+def test_every_operation_conforms_to_the_schema_with_no_server_error(world, wsgi_app, summary):
     started = time.monotonic()
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", wsgi_app)
     operations = [result.ok() for result in schema.get_all_operations()]
@@ -165,8 +165,8 @@ def test_every_operation_conforms_to_the_schema_with_no_server_error(world, wsgi
             run()
 
     elapsed = time.monotonic() - started
-    print(f"\nschemathesis {schemathesis.__version__}: {len(operations)} operations, {sum(cases.values())} cases, "
-          f"{len(failures)} failures, {elapsed:.1f} s")
+    summary(f"schemathesis {schemathesis.__version__}: {len(operations)} operations, {sum(cases.values())} cases, "
+            f"{len(failures)} failures, {elapsed:.1f} s")
     for label in sorted(cases):
         print(f"  {label}: {cases[label]} cases, statuses {sorted(statuses.get(label, ()))}")
     assert set(cases) == {op.label for op in operations}

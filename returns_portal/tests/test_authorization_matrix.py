@@ -385,15 +385,15 @@ def expected_row(pattern: Pattern, method: str) -> dict | None:
 CELLS = [(p, m) for p in PATTERNS for m in methods_of(p)]
 
 
-def test_every_url_has_its_expectations_and_no_expectation_is_stale():
+def test_every_url_has_its_expectations_and_no_expectation_is_stale(summary):
     names = {p.name for p in PATTERNS}
     missing = sorted(f"{m} /{p.route} ({p.name})" for p, m in CELLS if expected_row(p, m) is None)
     assert DISCOVER or missing == [], "URLs without expectations in the matrix: classify them"
     assert set(EXPECTED) - names == set(), "expectations for URLs that no longer exist"
     assert set(ALLOWLIST) <= {p.route for p in url_patterns()}, "allowlisted URLs that no longer exist"
-    print(f"\nsite authorization matrix: {len(url_patterns())} URL patterns, {len(ALLOWLIST)} framework URLs "
-          f"allowlisted, {len(PATTERNS)} in the matrix: {len(CELLS)} URL-methods x {len(ROLES)} roles "
-          f"= {len(CELLS) * len(ROLES)} cells")
+    summary(f"site authorization matrix: {len(url_patterns())} URL patterns, {len(ALLOWLIST)} framework URLs "
+            f"allowlisted, {len(PATTERNS)} in the matrix: {len(CELLS)} URL-methods x {len(ROLES)} roles "
+            f"= {len(CELLS) * len(ROLES)} cells")
 
 
 @pytest.mark.django_db
