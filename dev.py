@@ -54,33 +54,65 @@ def serve() -> int:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "returns_portal.settings.local")}
     run(PYTHON, "manage.py", "migrate", "--noinput", env=env)
     run(PYTHON, "manage.py", "seed_demo", env=env)
-    # bandit: the Celery worker of this checkout's virtualenv, fixed arguments, no shell.
-    worker = subprocess.Popen(  # nosec B603
+    return supervise([
         [str(PYTHON), "-m", "celery", "-A", "returns_portal", "worker", "-B", "--loglevel=INFO", "--concurrency=2"],
-        cwd=ROOT,
-        env=env,
-    )
-    # bandit: the development server of this checkout's virtualenv, fixed arguments, no shell.
-    web = subprocess.Popen([str(PYTHON), "manage.py", "runserver", "127.0.0.1:8000"], cwd=ROOT, env=env)  # nosec B603
-    print("\nThe portal is at http://127.0.0.1:8000 (Ctrl+C stops the web server and the worker).\n", flush=True)
+        [str(PYTHON), "manage.py", "runserver", "127.0.0.1:8000"],
+    ], env=env, banner="\nThe portal is at http://127.0.0.1:8000 (Ctrl+C stops the web server and the worker).\n")
+
+
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def supervise(commands: list[list[str]], *, env: dict[str, str] | None = None, banner: str = "",
+              grace: float = 20) -> int:
+    """Run ``commands`` until one ends, Ctrl+C, or SIGTERM; then stop them all.
+
+    Each runs in a process group of its own, so a signal sent to this process's group (Ctrl+C
+    in the terminal, ``kill -TERM -<pgid>``) reaches only this supervisor. It then sends SIGTERM
+    to each child alone, which stops its own children in order (a Celery worker its pool and
+    beat), and after ``grace`` seconds SIGKILLs whatever is left in the child's group. A signal
+    that reached a worker's pool processes along with the worker left the worker waiting for
+    its dead pool, orphaned."""
+    # Both stop it, even where it was started with SIGINT ignored (in the background of a script).
+    previous = {signum: signal.signal(signum, _stop) for signum in (signal.SIGTERM, signal.SIGINT)}
+    processes = []
     try:
-        while web.poll() is None and worker.poll() is None:
+        for command in commands:
+            # bandit: the project's own programs from this checkout's virtualenv, fixed arguments, no shell.
+            processes.append(subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True))  # nosec B603
+        if banner:
+            print(banner, flush=True)
+        while all(process.poll() is None for process in processes):
             try:
-                web.wait(timeout=1)
+                processes[0].wait(timeout=1)
             except subprocess.TimeoutExpired:
                 pass
     except KeyboardInterrupt:
         pass
     finally:
-        for process in (web, worker):
+        for signum in previous:  # the stopping is not interrupted again
+            signal.signal(signum, signal.SIG_IGN)
+        for process in processes:
             if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in (web, worker):
+                process.send_signal(signal.SIGTERM)  # the child alone: it stops its own children
+        for process in processes:
             try:
-                process.wait(timeout=20)
+                process.wait(timeout=grace)
             except subprocess.TimeoutExpired:
-                process.kill()
+                _signal_group(process, signal.SIGKILL)
+                process.wait()
+            _signal_group(process, signal.SIGKILL)  # what the child left behind in its group
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return 0
+
+
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
+    try:
+        os.killpg(process.pid, signum)
+    except ProcessLookupError:
+        pass
 
 
 def test(pytest_args: list[str]) -> int:
