@@ -9,7 +9,8 @@ and code here as on the page, and the timeline the same entries. Every POST take
 """
 from __future__ import annotations
 
-from django.http import Http404, QueryDict
+from django.http import QueryDict
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, status
@@ -59,10 +60,7 @@ class FormInput:
 
 
 def visible_dispute(request, pk: int) -> Dispute:
-    try:
-        return selectors.disputes_visible_to(request.user).get(pk=pk)
-    except Dispute.DoesNotExist:
-        raise Http404 from None
+    return get_object_or_404(selectors.disputes_visible_to(request.user), pk=pk)
 
 
 def form_errors(form) -> exceptions.ValidationError:

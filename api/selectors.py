@@ -11,17 +11,20 @@ from disputes.selectors import disputes_visible_to
 from .models import ApiKey
 
 
-def store_api_keys(store_id: int) -> QuerySet[ApiKey]:
-    """The store's keys for its members' list: active first, newest first."""
-    return (ApiKey.objects.filter(store_id=store_id)
-            .select_related("created_by", "revoked_by")
+def _keys_listed(**owner) -> QuerySet[ApiKey]:
+    """Keys for their owners' list: active first, newest first."""
+    return (ApiKey.objects.filter(**owner).select_related("created_by", "revoked_by")
             .order_by(F("revoked_at").desc(nulls_first=True), "-created_at", "-pk"))
+
+
+def store_api_keys(store_id: int) -> QuerySet[ApiKey]:
+    """The store's keys, as its members see them listed."""
+    return _keys_listed(store_id=store_id)
 
 
 def staff_tokens(user) -> QuerySet[ApiKey]:
-    """A member of staff's own tokens: active first, newest first."""
-    return (ApiKey.objects.filter(store__isnull=True, acts_as=user).select_related("created_by", "revoked_by")
-            .order_by(F("revoked_at").desc(nulls_first=True), "-created_at", "-pk"))
+    """A member of staff's own tokens."""
+    return _keys_listed(store__isnull=True, acts_as=user)
 
 
 def disputes_for_store(account, *, filters: dict) -> QuerySet[Dispute]:
