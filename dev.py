@@ -11,7 +11,8 @@
                            gunicorn (gunicorn.conf.py), WORKER_PROCESSES Celery workers
                            (default 2) and one beat; SIGTERM or Ctrl+C stops them all.
                            Needs DATABASE_URL, CELERY_BROKER_URL, CACHE_URL, SECRET_KEY and
-                           ALLOWED_HOSTS (the environment, or .env)
+                           ALLOWED_HOSTS (the environment, or .env).
+                           `dev.py prod web worker`: only those (every host but one)
 
 The virtualenv lives in .venv/. `serve` and `prod` install requirements/runtime.txt, `test`
 installs requirements/test.txt (the runtime and the test tools), both compiled by pip-tools
@@ -86,20 +87,36 @@ def serve() -> int:
     ], env=env, banner="\nThe portal is at http://127.0.0.1:8000 (Ctrl+C stops the web server and the worker).\n")
 
 
-def prod() -> int:
+def prod(wanted: list[str]) -> int:
+    """The Procfile's processes ``wanted`` (all by default): another host of a deployment runs
+    ``web worker``, for exactly one beat runs in the whole deployment."""
+    kinds = procfile()
+    wanted = wanted or list(kinds)
+    if unknown := [kind for kind in wanted if kind not in kinds]:
+        print(f"dev.py prod runs the Procfile's processes ({', '.join(kinds)}), not {', '.join(unknown)}.",
+              file=sys.stderr)
+        return 2
     env = production_environment()
     if env is None:
         return 2
     run(PYTHON, "manage.py", "migrate", "--noinput", env=env)
     run(PYTHON, "manage.py", "collectstatic", "--noinput", "--verbosity=0", env=env)
     workers = int(env.get("WORKER_PROCESSES") or 2)
-    kinds = procfile()
-    # Several workers on one host need names of their own (on a platform each runs on its own host).
-    commands = [kinds["web"]] + [[*kinds["worker"], f"--hostname=worker{n}@%h"] for n in range(1, workers + 1)]
-    commands.append(kinds["beat"])  # exactly one beat: a second would run every periodic job twice
-    return supervise(commands, env=env, banner=(
-        f"\nThe production stack runs: gunicorn (see above where it listens), {workers} Celery workers and one "
-        "beat. SIGTERM or Ctrl+C stops them all.\n"))
+    started = [f"{workers} Celery workers" if kind == "worker" else "gunicorn (its log above says where it listens)"
+               if kind == "web" else f"one {kind}" for kind in kinds if kind in wanted]
+    return supervise(production_commands(wanted, workers=workers), env=env, banner=(
+        f"\nThe production stack runs {', '.join(started)}. SIGTERM or Ctrl+C stops them all.\n"))
+
+
+def production_commands(wanted: list[str], *, workers: int) -> list[list[str]]:
+    """The commands of the Procfile's kinds ``wanted``, ``workers`` times the worker's."""
+    commands = []
+    for kind, command in procfile().items():
+        if kind in wanted and kind == "worker":  # several on one host need names of their own
+            commands += [[*command, f"--hostname=worker{n}@%h"] for n in range(1, workers + 1)]
+        elif kind in wanted:
+            commands.append(command)
+    return commands
 
 
 def procfile() -> dict[str, list[str]]:
@@ -245,7 +262,7 @@ def main(argv: list[str]) -> int:
         return 0 if command in {"help", "-h", "--help"} else 2
     if command in {"serve", "prod"}:
         ensure_venv(RUNTIME)
-        return serve() if command == "serve" else prod()
+        return serve() if command == "serve" else prod(argv[1:])
     ensure_venv(TESTING)
     return test(argv[1:])
 

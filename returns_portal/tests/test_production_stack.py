@@ -5,6 +5,7 @@ static files, serves the pages and hashed, compressed static files through gunic
 Celery workers and exactly one beat, and stops every process it started on SIGTERM or Ctrl+C
 sent to its whole process group."""
 import gzip
+import hashlib
 import http.client
 import os
 import re
@@ -46,6 +47,45 @@ def test_the_procfile_names_web_workers_and_one_beat_and_dev_prod_runs_them_from
     assert kinds["web"][1:] == ["--config", "gunicorn.conf.py", "returns_portal.wsgi:application"]
     assert kinds["worker"][1:] == ["-A", "returns_portal", "worker", "--loglevel=INFO"]
     assert kinds["beat"][1:] == ["-A", "returns_portal", "beat", "--loglevel=INFO"]  # its own process, never -B
+
+
+@pytest.mark.parametrize("wanted, workers, expected", [
+    (["web", "worker", "beat"], 2, ["web", "worker1", "worker2", "beat"]),
+    (["web", "worker"], 3, ["web", "worker1", "worker2", "worker3"]),  # every other host: no second beat
+    (["beat"], 2, ["beat"]),
+])
+def test_dev_prod_runs_the_kinds_asked_for_with_each_worker_named(wanted, workers, expected):
+    commands = dev.production_commands(wanted, workers=workers)
+
+    def name(command: list[str]) -> str:
+        if command[3] == "worker":
+            return command[-1].removeprefix("--hostname=").removesuffix("@%h")
+        return "beat" if command[3] == "beat" else "web"
+
+    assert [name(command) for command in commands] == expected
+    assert len({tuple(command) for command in commands}) == len(commands)
+
+
+def test_dev_prod_refuses_a_kind_the_procfile_does_not_have(tmp_path):
+    result = subprocess.run([sys.executable, "dev.py", "prod", "web", "scheduler"], cwd=ROOT,
+                            env=_environment(tmp_path), capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 2
+    assert result.stderr == "dev.py prod runs the Procfile's processes (web, worker, beat), not scheduler.\n"
+    assert list((tmp_path / "static").glob("*")) == []
+
+
+def test_the_test_virtualenv_serves_dev_prod_without_installing_again():
+    """test.txt holds the runtime's packages at the same versions: `dev.py prod` (and `serve`)
+    after `dev.py test` installs nothing; the reverse installs the test tools."""
+    runtime, testing = dev.RUNTIME, dev.TESTING
+    digest = {path: hashlib.sha256(path.read_bytes()).hexdigest() for path in (runtime, testing)}
+
+    assert dev._installed(runtime, f"test.txt {digest[testing]}")
+    assert dev._installed(runtime, f"runtime.txt {digest[runtime]}")
+    assert not dev._installed(testing, f"runtime.txt {digest[runtime]}")
+    assert not dev._installed(runtime, f"test.txt {'0' * 64}")  # test.txt changed since it was installed
+    assert not dev._installed(runtime, "")
 
 
 @pytest.mark.parametrize("env, workers, threads, worker_class, bind", [
