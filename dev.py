@@ -102,7 +102,7 @@ def prod(wanted: list[str]) -> int:
     run(PYTHON, "manage.py", "migrate", "--noinput", env=env)
     run(PYTHON, "manage.py", "collectstatic", "--noinput", "--verbosity=0", env=env)
     workers = int(env.get("WORKER_PROCESSES") or 2)
-    started = [f"{workers} Celery workers" if kind == "worker" else "gunicorn (its log above says where it listens)"
+    started = [f"{workers} Celery workers" if kind == "worker" else "gunicorn (its log says where it listens)"
                if kind == "web" else f"one {kind}" for kind in kinds if kind in wanted]
     return supervise(production_commands(wanted, workers=workers), env=env, banner=(
         f"\nThe production stack runs {', '.join(started)}. SIGTERM or Ctrl+C stops them all.\n"))
