@@ -214,6 +214,7 @@ class Tally:
     follows: list[float] = field(default_factory=list)
     opened: int = 0
     ran_out: int = 0
+    client_cpu: float = 0.0  # CPU seconds of this process (the clients) while the disputes were opened
 
     def error(self, step: str, status: int) -> None:
         with self.lock:
@@ -360,10 +361,11 @@ def bench(databases: Databases, args) -> None:
             before = load_bare(server.port, args.buyers, args.bare_duration)
             print(f"bare before: {before[0] / before[1]:.1f} req/s, p95 {percentile(before[2], 0.95):.0f} ms",
                   flush=True)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             stop = started + args.duration
             in_parallel(lambda b: open_disputes(b, stop, tally, args.follow), signed)
             elapsed = time.perf_counter() - started
+            tally.client_cpu = time.process_time() - cpu
             after = load_bare(server.port, args.buyers, args.bare_duration)
             print(f"bare after: {after[0] / after[1]:.1f} req/s, p95 {percentile(after[2], 0.95):.0f} ms", flush=True)
         finally:
@@ -418,6 +420,8 @@ def report(args, tally: Tally, elapsed: float, before, after, total: int, open_t
           f"{verdict(total == tally.opened)}")
     print(f"{'lines with 2+ open disputes (database)':<44}{open_twice:>14}{'0':>10}  {verdict(not open_twice)}")
     print(f"{'lines with 2+ disputes of any state':<44}{twice:>14}{'0':>10}  {verdict(not twice)}")
+    print(f"the clients (this process) used {tally.client_cpu:.1f} CPU seconds of the {elapsed:.1f} s of opening "
+          f"disputes: {tally.client_cpu / elapsed if elapsed else 0:.2f} of the machine's {os.cpu_count()} cores")
     if tally.ran_out:
         print(f"note: {tally.ran_out} buyers ran out of lines before the end: raise --lines")
     print(f"\nopen_load={rate:.1f} disputes/s, p95 {ratio:.2f}× bare")

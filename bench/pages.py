@@ -351,6 +351,11 @@ def catalog_scale(databases: Databases, name: str, small: list[Page], args, rng)
         count_queries(client, twin)
         pairs.append((page, twin))
     release()
+    if not args.rounds:
+        databases.drop(large_name)
+        for page, twin in pairs:
+            print(f"{page.name}: {page.queries} queries at {products} products, {twin.queries} at {products + added}")
+        return
     servers = []
     try:
         servers = [Gunicorn(database_url(databases, name), args.workers, databases.workdir),
@@ -392,8 +397,9 @@ def catalog_scale(databases: Databases, name: str, small: list[Page], args, rng)
 
 def profile(names: list[str], clients: dict, pages: list[Page]) -> None:
     """One request of each named page in this process under cProfile, after a warm-up one: the
-    15 functions with the largest cumulative time below the request's own chain (those that
-    take 95% or more of it: the test client, the handler, the middleware)."""
+    15 functions with the largest cumulative time, leaving out the request's own chain (95% or
+    more of it: the test client, the middleware) and Django's template engine and handlers
+    (under everything); then the request's own time by where it is spent."""
     by_name = {page.name: page for page in pages}
     for name in names:
         page = by_name.get(name)
@@ -409,14 +415,44 @@ def profile(names: list[str], clients: dict, pages: list[Page]) -> None:
         profiler.disable()
         total = time.perf_counter() - started
         print(f"\nprofile of {name} {page.path}: one request in process, {total * 1000:.1f} ms under cProfile, "
-              f"{page.queries} queries; top 15 by cumulative time below the request's chain")
+              f"{page.queries} queries; top 15 by cumulative time outside "
+              "Django's template engine and request plumbing")
+        stats = pstats.Stats(profiler).stats  # (file, line, name) -> (primitive, calls, own, cumulative, callers)
+        rows = [(cumulative, own, calls, where) for where, (_p, calls, own, cumulative, _c) in stats.items()]
         print(f"{'cum ms':>8}{'own ms':>8}{'calls':>9}  function")
-        stats = pstats.Stats(profiler).stats  # (file, line, name) -> (calls, primitive, own, cumulative, callers)
-        rows = sorted(((cumulative, own, calls, where) for where, (_p, calls, own, cumulative, _c) in stats.items()
-                       if cumulative < 0.95 * total), reverse=True)[:15]
-        for cumulative, own, calls, (file, line, function) in rows:
-            short = file.split("site-packages/")[-1].replace(str(ROOT) + "/", "")
-            print(f"{cumulative * 1000:>8.1f}{own * 1000:>8.1f}{calls:>9}  {short}:{line}({function})")
+        for cumulative, own, calls, where in sorted(
+                (row for row in rows if row[0] < 0.95 * total and not engine(row[3][0])), reverse=True)[:15]:
+            print(f"{cumulative * 1000:>8.1f}{own * 1000:>8.1f}{calls:>9}  {short(where)}")
+        print("  own time by where it is spent: "
+              + ", ".join(f"{part} {ms:.0f} ms" for part, ms in sorted(
+                  own_by_part(rows).items(), key=lambda item: -item[1])))
+
+
+ENGINE = ("django/template/", "django/core/handlers/", "django/utils/deprecation.py", "django/test/")
+
+
+def engine(file: str) -> bool:
+    """Django's template engine and request plumbing: under everything, telling nothing."""
+    return any(part in file for part in ENGINE)
+
+
+def short(where: tuple) -> str:
+    file, line, function = where
+    return f"{file.split('site-packages/')[-1].replace(str(ROOT) + '/', '')}:{line}({function})"
+
+
+def own_by_part(rows) -> dict[str, float]:
+    """Own time in ms: the template engine, the ORM, the database driver, the project's code,
+    everything else."""
+    parts: dict[str, float] = {}
+    for _cumulative, own, _calls, (file, _line, _function) in rows:
+        part = ("template engine" if "django/template/" in file else
+                "ORM" if "django/db/" in file else
+                "database driver" if "psycopg" in file or "sqlite3" in file else
+                "the project" if file.startswith(str(ROOT)) and "site-packages" not in file else
+                "other Django" if "django/" in file else "other")
+        parts[part] = parts.get(part, 0.0) + own * 1000
+    return parts
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -443,7 +479,7 @@ def bench(databases: Databases, n: int, args) -> None:
         load_before = os.getloadavg()[0]
         server = Gunicorn(database_url(databases, name), args.workers, databases.workdir)
         try:
-            measure_rounds(server.port, pages, args, databases.workdir)
+            measure_rounds(server.port, pages, args, databases.workdir)  # --rounds 0: the statuses only
         finally:
             server.stop()
         lowest = report(pages, args, load_before)
@@ -469,8 +505,8 @@ def main(argv: list[str]) -> None:
         (("--profile",), {"type": lambda names: names.split(","), "default": [],
                           "help": 'comma-separated page names to profile after the load, e.g. "dispute 1000"'}),
     ))
-    if args.rounds < 1:
-        sys.exit("--rounds must be at least 1")
+    if args.rounds < 0:
+        sys.exit("--rounds must be at least 0 (0: the queries, the profile and the catalog's queries only)")
     databases = configure(script="bench/pages.py", prefix="pagesbench")
     run(databases, lambda n: bench(databases, n, args), args.sizes[:1])
 
