@@ -399,7 +399,11 @@ def profile(names: list[str], clients: dict, pages: list[Page]) -> None:
     """One request of each named page in this process under cProfile, after a warm-up one: the
     15 functions with the largest cumulative time, leaving out the request's own chain (95% or
     more of it: the test client, the middleware) and Django's template engine and handlers
-    (under everything); then the request's own time by where it is spent."""
+    (under everything); then the request's own time by where it is spent, and each query's time
+    in one more request, outside the profiler."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     by_name = {page.name: page for page in pages}
     for name in names:
         page = by_name.get(name)
@@ -426,6 +430,10 @@ def profile(names: list[str], clients: dict, pages: list[Page]) -> None:
         print("  own time by where it is spent: "
               + ", ".join(f"{part} {ms:.0f} ms" for part, ms in sorted(
                   own_by_part(rows).items(), key=lambda item: -item[1])))
+        with CaptureQueriesContext(connection) as queries:  # each query's own time, outside the profiler
+            client.get(page.path)
+        for query in queries:
+            print(f"  {float(query['time']) * 1000:6.1f} ms  {query['sql'][:120]}")
 
 
 ENGINE = ("django/template/", "django/core/handlers/", "django/utils/deprecation.py", "django/test/")
@@ -442,13 +450,14 @@ def short(where: tuple) -> str:
 
 
 def own_by_part(rows) -> dict[str, float]:
-    """Own time in ms: the template engine, the ORM, the database driver, the project's code,
-    everything else."""
+    """Own time in ms: the template engine, the ORM, the database (the driver's calls, waiting for
+    the server included), Python's built-ins, the project's code, the rest of Django, the rest."""
     parts: dict[str, float] = {}
-    for _cumulative, own, _calls, (file, _line, _function) in rows:
+    for _cumulative, own, _calls, (file, _line, function) in rows:
         part = ("template engine" if "django/template/" in file else
                 "ORM" if "django/db/" in file else
-                "database driver" if "psycopg" in file or "sqlite3" in file else
+                "database (driver and server)" if "psycopg" in file + function or "sqlite3" in file + function else
+                "Python built-ins" if file == "~" else
                 "the project" if file.startswith(str(ROOT)) and "site-packages" not in file else
                 "other Django" if "django/" in file else "other")
         parts[part] = parts.get(part, 0.0) + own * 1000
