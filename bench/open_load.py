@@ -2,7 +2,7 @@
 """Benchmark of many buyers opening disputes at once (a script, not a test).
 
     .venv/bin/python bench/open_load.py                      (PostgreSQL at the default URL below)
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/open_load.py --buyers 50 --duration 30
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/open_load.py --duration 60
     .venv/bin/python bench/open_load.py --workers 4 --threads 4 --follow
 
 The data: one store (ships from China, local return offered, its own return warehouse in Moscow,

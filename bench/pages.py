@@ -510,7 +510,8 @@ def main(argv: list[str]) -> None:
         (("--products",), {"type": int, "default": PRODUCTS, "help": f"products (default {PRODUCTS})"}),
         (("--orders",), {"type": int, "default": ORDERS, "help": f"orders (default {ORDERS})"}),
         (("--catalog-products",), {"type": int, "default": CATALOG_PRODUCTS,
-                                   "help": f"products of the catalog-scale copy (default {CATALOG_PRODUCTS}; 0 skips)"}),
+                                   "help": f"products of the catalog-scale copy "
+                                           f"(default {CATALOG_PRODUCTS}; 0 skips it)"}),
         (("--profile",), {"type": lambda names: names.split(","), "default": [],
                           "help": 'comma-separated page names to profile after the load, e.g. "dispute 1000"'}),
     ))

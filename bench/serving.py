@@ -397,10 +397,10 @@ def measure_rounds(port: int, pages: list[Page], args, workdir: Path) -> None:
             run_ = load(port, page.path, page.headers, seconds, args, workdir, slowest[page.name])
             page.rounds.append((before, run_))
             bare.runs.append(before)
+            ratio = run_.rate / before.rate if before.rate else 0.0
             print(f"  round {round_} {page.name}: {run_.rate:.1f} req/s"
                   + (f", {run_.errors} errors" if run_.errors else "")
-                  + f" (bare right before: {before.rate:.1f} req/s): {run_.rate / before.rate if before.rate else 0:.3f}×",
-                  flush=True)
+                  + f" (bare right before: {before.rate:.1f} req/s): {ratio:.3f}×", flush=True)
 
 
 def table(n: int, pages: list[Page], budgets: dict[str, int], args, *, bare_text: str) -> None:
