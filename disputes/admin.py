@@ -1,9 +1,11 @@
 import csv
+import html
 from functools import lru_cache
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, Q
 from django.http import StreamingHttpResponse
@@ -12,14 +14,15 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone, translation
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from returns_portal.admin_site import ReadOnlyAdmin
 from returns_portal.countries import Country
 from returns_portal.errors import DomainError
-from returns_portal.formatting import day_month, local_date
-from returns_portal.money import MoneyField, format_money
+from returns_portal.formatting import LocalDates
+from returns_portal.money import MoneyField, format_money, money_formatter
 
 from . import queues
 from .lifecycle import STEPS, Party
@@ -106,13 +109,18 @@ SHORT_KIND = {
 @lru_cache(maxsize=16)
 def _words(language: str | None) -> dict:
     """The list's words in ``language``, translated once per process rather than once per
-    cell (a list of 50 rows asks for each of them hundreds of times)."""
+    cell (a list of 50 rows asks for each of them hundreds of times); those shown in the list
+    as HTML are escaped here once too."""
+    state = {value: str(label) for value, label in Dispute.State.choices}
     return {
-        "state": {value: str(label) for value, label in Dispute.State.choices},
+        "state": state,
+        "state_badge": {value: format_html('<span class="state-badge state-badge--{}">{}</span>', value, label)
+                        for value, label in state.items()},
         "who": {party: str(text) for party, text in WHO_ACTS.items()},
         "kind": {key: str(text) for key, text in SHORT_KIND.items()},
         "country": {code: str(name) for code, name in Country.choices},
         "overdue": str(_("overdue")),
+        "overdue_html": html.escape(str(_("overdue"))),
     }
 
 
@@ -127,6 +135,68 @@ def who_acts(dispute: Dispute) -> str:
 
 def short_kind(dispute: Dispute) -> str:
     return words()["kind"].get((dispute.kind, dispute.route)) or dispute.kind_label
+
+
+# The columns the list reads (with the dispute's order line, order and store).
+LIST_FIELDS = ("id", "state", "deadline_at", "kind", "route", "amount", "currency", "created_at",
+               "order_line__title", "order_line__order__number", "order_line__order__delivery_country",
+               "store__name")
+
+
+class ListCells:
+    """The list's cells for one page: the language's words, the money format and the moment
+    "overdue" is measured from are looked up once for the page, not once per cell."""
+
+    def __init__(self) -> None:
+        self.words = words()
+        self.money = money_formatter()
+        self.dates = LocalDates()
+        self.now = timezone.now()
+
+    def row(self, d: Dispute) -> dict[str, str]:
+        w = self.words
+        title = d.order_line.title
+        if d.is_open and d.deadline_at is not None:
+            shown = html.escape(self.dates.day_month(d.deadline_at, with_time=True))
+            deadline = (f'<span class="overdue"><span class="deadline-date">{shown}</span><br>'
+                        f'<strong>{w["overdue_html"]}</strong></span>' if d.deadline_at < self.now
+                        else f'<span class="deadline-date">{shown}</span>')
+        else:
+            deadline = "—"
+        who = STEPS[d.state].who
+        code = d.order_line.order.delivery_country
+        # bandit: every value from the database is escaped (html.escape); the rest is ours.
+        return {
+            "number": mark_safe(f'#{d.pk}<br><small class="item-title">'  # nosec B308, B703
+                                f'{html.escape(title if len(title) <= 40 else title[:39] + "…")} '
+                                f'({html.escape(d.order_line.order.number)})</small>'),
+            "state_badge": w["state_badge"].get(d.state) or d.state,
+            "next_deadline": mark_safe(deadline),  # nosec B308, B703
+            "who_acts": w["who"][who] if who else "—",
+            "kind_route": w["kind"].get((d.kind, d.route)) or d.kind_label,
+            "buyer_country": w["country"].get(code, code),
+            "amount_shown": self.money(d.amount, d.currency),
+            "opened": self.dates.local_date(d.created_at),
+        }
+
+
+def list_cells(obj: Dispute) -> dict[str, str]:
+    """The cells of one row: made with its page's (``DisputeChangeList``), else on their own."""
+    cells = getattr(obj, "_list_cells", None)
+    if cells is None:
+        cells = obj._list_cells = ListCells().row(obj)
+    return cells
+
+
+class DisputeChangeList(ChangeList):
+    def get_results(self, request):
+        # Only the columns shown are read; each row's cells are made with the page's words.
+        self.queryset = self.queryset.only(*LIST_FIELDS)
+        super().get_results(request)
+        self.result_list = list(self.result_list)
+        cells = ListCells()
+        for dispute in self.result_list:
+            dispute._list_cells = cells.row(dispute)
 
 
 def _csv_safe(value) -> str:
@@ -181,6 +251,9 @@ class DisputeAdmin(admin.ModelAdmin):
     ordering = (F("deadline_at").asc(nulls_last=True), "-id")
     change_list_template = "admin/disputes/dispute/change_list.html"
 
+    def get_changelist(self, request, **kwargs):
+        return DisputeChangeList
+
     def has_add_permission(self, request) -> bool:
         return False
 
@@ -213,45 +286,35 @@ class DisputeAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Dispute"), ordering="id")
     def number(self, obj: Dispute) -> str:
-        title = obj.order_line.title
-        return format_html('#{}<br><small class="item-title">{} ({})</small>', obj.pk,
-                           title if len(title) <= 40 else title[:39] + "…", obj.order_line.order.number)
+        return list_cells(obj)["number"]
 
     @admin.display(description=_("State"), ordering="state")
     def state_badge(self, obj: Dispute) -> str:
-        return format_html('<span class="state-badge state-badge--{}">{}</span>', obj.state,
-                           words()["state"].get(obj.state, obj.state))
+        return list_cells(obj)["state_badge"]
 
     @admin.display(description=_("Deadline"), ordering="deadline_at")
     def next_deadline(self, obj: Dispute) -> str:
-        if not obj.is_open or obj.deadline_at is None:
-            return "—"
-        shown = day_month(obj.deadline_at, with_time=True)
-        if obj.is_overdue:
-            return format_html('<span class="overdue"><span class="deadline-date">{}</span><br><strong>{}</strong></span>',
-                               shown, words()["overdue"])
-        return format_html('<span class="deadline-date">{}</span>', shown)
+        return list_cells(obj)["next_deadline"]
 
     @admin.display(description=_("Who acts"))
     def who_acts(self, obj: Dispute) -> str:
-        return who_acts(obj)
+        return list_cells(obj)["who_acts"]
 
     @admin.display(description=_("Kind"), ordering="kind")
     def kind_route(self, obj: Dispute) -> str:
-        return short_kind(obj)
+        return list_cells(obj)["kind_route"]
 
     @admin.display(description=_("Country"), ordering="order_line__order__delivery_country")
     def buyer_country(self, obj: Dispute) -> str:
-        code = obj.order_line.order.delivery_country
-        return words()["country"].get(code, code)
+        return list_cells(obj)["buyer_country"]
 
     @admin.display(description=_("Amount"), ordering="amount")
     def amount_shown(self, obj: Dispute) -> str:
-        return format_money(obj.amount, obj.currency)
+        return list_cells(obj)["amount_shown"]
 
     @admin.display(description=_("Opened"), ordering="created_at")
     def opened(self, obj: Dispute) -> str:
-        return local_date(obj.created_at)
+        return list_cells(obj)["opened"]
 
     # --- pages ---
 

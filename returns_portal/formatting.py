@@ -26,24 +26,41 @@ def _months(language: str | None) -> tuple[str, ...]:
     return tuple(formats.date_format(datetime(2000, month, 1), "M") for month in range(1, 13))
 
 
-def _day_month(moment: datetime) -> str:
-    return f"{moment.day} {_months(translation.get_language())[moment.month - 1]}"
+class LocalDates:
+    """The forms below for the active language and time zone, both looked up once: a list
+    formatting dozens of dates makes one and asks it for each."""
+
+    def __init__(self) -> None:
+        self.zone = timezone.get_current_timezone()
+        self.months = _months(translation.get_language())
+
+    def _day_month(self, moment: datetime) -> str:
+        return f"{moment.day} {self.months[moment.month - 1]}"
+
+    def day_month(self, moment: datetime, *, with_time: bool = False) -> str:
+        moment = timezone.localtime(moment, self.zone)
+        text = self._day_month(moment)
+        return f"{text}, {moment:%H:%M}" if with_time else text
+
+    def local_date(self, moment: datetime) -> str:
+        moment = timezone.localtime(moment, self.zone)
+        return f"{self._day_month(moment)} {moment.year}"
+
+    def local_datetime(self, moment: datetime) -> str:
+        moment = timezone.localtime(moment, self.zone)
+        return f"{self._day_month(moment)} {moment.year}, {moment:%H:%M}"
 
 
 def day_month(moment: datetime, *, with_time: bool = False) -> str:
     """``9 Dec`` (``9 Dec, 15:30``): for lists, where the year is the current one."""
-    moment = timezone.localtime(moment)
-    text = _day_month(moment)
-    return f"{text}, {moment:%H:%M}" if with_time else text
+    return LocalDates().day_month(moment, with_time=with_time)
 
 
 def local_date(moment: datetime) -> str:
     """``9 Dec 2026`` in the site's time zone and the active language."""
-    moment = timezone.localtime(moment)
-    return f"{_day_month(moment)} {moment.year}"
+    return LocalDates().local_date(moment)
 
 
 def local_datetime(moment: datetime) -> str:
     """``9 Dec 2026, 15:30`` in the site's time zone and the active language."""
-    moment = timezone.localtime(moment)
-    return f"{_day_month(moment)} {moment.year}, {moment:%H:%M}"
+    return LocalDates().local_datetime(moment)

@@ -17,12 +17,13 @@ a sign in ``CURRENCY_SIGNS`` is shown by its code ("10.00 XYZ").
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.formats import number_format
+from django.utils.formats import get_format, number_format
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from returns_portal.errors import DomainError, ErrorCode
@@ -226,6 +227,28 @@ def format_money(amount: Decimal, currency: str) -> str:
     shown = number_format(round_money(amount, currency), decimal_pos=places, use_l10n=True, force_grouping=True)
     sign = CURRENCY_SIGNS.get(currency, currency)
     return f"{shown}\u00a0{sign}" if sign else shown
+
+
+def money_formatter() -> Callable[[Decimal, str], str]:
+    """``format_money`` for the active language as a function whose number formats are looked
+    up once: a list of fifty amounts would otherwise look up the same three formats for each.
+    The same text as ``format_money``; a language with uneven digit groups gets ``format_money``."""
+    grouping = get_format("NUMBER_GROUPING")
+    if grouping != 3:
+        return format_money
+    separators = str.maketrans({",": get_format("THOUSAND_SEPARATOR"), ".": get_format("DECIMAL_SEPARATOR")})
+
+    def formatted(amount: Decimal, currency: str) -> str:
+        if not amount.is_finite():
+            raise ValueError(f"Cannot show {amount} as money")
+        rounded = round_money(amount, currency)
+        if rounded.is_zero():  # number_format shows no "-0.00"
+            rounded = abs(rounded)
+        shown = f"{rounded:,f}".translate(separators)
+        sign = CURRENCY_SIGNS.get(currency, currency)
+        return f"{shown}\u00a0{sign}" if sign else shown
+
+    return formatted
 
 
 class MoneyField(forms.Field):

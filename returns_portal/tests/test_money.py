@@ -17,6 +17,7 @@ from returns_portal.money import (
     decimal_places,
     format_money,
     minor_unit,
+    money_formatter,
     parse_amount,
     round_money,
     significant_places,
@@ -245,6 +246,19 @@ def test_an_amount_that_is_not_a_decimal_is_a_bug(amount):
 def test_amounts_are_shown_for_the_reader_in_the_currencys_places(language, amount, currency, expected):
     with translation.override(language):
         assert format_money(Decimal(amount), currency) == expected
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_the_formatter_of_a_list_shows_what_format_money_shows(language):
+    amounts = ["0", "-0.001", "0.004", "0.005", "0.5", "7", "88.1", "999.995", "1000", "1234.565", "-1234.5",
+               "99999.99", "100000", "1234567.5", "9999999999.99", "2.5", "1000.00"]
+    with translation.override(language):
+        formatted = money_formatter()
+        for currency in ["RUB", "JPY", "CNY", "USD", "XYZ", ""]:
+            for amount in amounts:
+                assert formatted(Decimal(amount), currency) == format_money(Decimal(amount), currency), (amount, currency)
+        with pytest.raises(ValueError):
+            formatted(Decimal("NaN"), "RUB")
 
 
 def test_nan_cannot_be_shown_as_money():
