@@ -360,3 +360,17 @@ def test_admin_shows_rendered_messages_and_searches_by_key(staff_client, registe
     assert list(staff_client.get(changelist, {"q": "Refund of"}).context["cl"].result_list) == []  # words aren't stored
     change = reverse("admin:notifications_notification_change", args=[unknown.pk])
     assert staff_client.get(change).status_code == 200
+
+
+def test_the_admins_pages_have_no_bell_and_no_notification_query(client):
+    staff = StaffFactory(permissions=["disputes.view_dispute"])
+    notifications_of(staff, 2)
+    client.force_login(staff)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("admin:disputes_dispute_changelist"))
+
+    assert response.status_code == 200
+    assert "unread_notifications_count" not in response.context
+    assert 'class="bell"' not in response.content.decode()
+    assert notification_queries(queries) == []
