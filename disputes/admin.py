@@ -1,5 +1,6 @@
 import csv
 import html
+from dataclasses import dataclass
 from functools import lru_cache
 
 from django import forms
@@ -137,15 +138,29 @@ def short_kind(dispute: Dispute) -> str:
     return words()["kind"].get((dispute.kind, dispute.route)) or dispute.kind_label
 
 
-# The columns the list reads (with the dispute's order line, order and store).
+# What the list reads of each dispute, with its order line, order and store: one row of
+# values each (not four model instances).
 LIST_FIELDS = ("id", "state", "deadline_at", "kind", "route", "amount", "currency", "created_at",
                "order_line__title", "order_line__order__number", "order_line__order__delivery_country",
                "store__name")
 
 
+@dataclass(slots=True)
+class ListedDispute:
+    """A dispute as the list shows it: its number, its store's name and its cells."""
+
+    id: int
+    store: str
+    cells: dict[str, str]
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
 class ListCells:
-    """The list's cells for one page: the language's words, the money format and the moment
-    "overdue" is measured from are looked up once for the page, not once per cell."""
+    """The list's cells for one page: the language's words, the money and date formats and
+    the moment "overdue" is measured from are looked up once for the page, not once per cell."""
 
     def __init__(self) -> None:
         self.words = words()
@@ -153,50 +168,50 @@ class ListCells:
         self.dates = LocalDates()
         self.now = timezone.now()
 
-    def row(self, d: Dispute) -> dict[str, str]:
+    def row(self, values: tuple) -> ListedDispute:
+        """``values``: a dispute's ``LIST_FIELDS``."""
+        (pk, state, deadline_at, kind, route, amount, currency, created_at,
+         title, order_number, country, store_name) = values
         w = self.words
-        title = d.order_line.title
-        if d.is_open and d.deadline_at is not None:
-            shown = html.escape(self.dates.day_month(d.deadline_at, with_time=True))
+        if state not in Dispute.TERMINAL_STATES and deadline_at is not None:
+            shown = html.escape(self.dates.day_month(deadline_at, with_time=True))
             deadline = (f'<span class="overdue"><span class="deadline-date">{shown}</span><br>'
-                        f'<strong>{w["overdue_html"]}</strong></span>' if d.deadline_at < self.now
+                        f'<strong>{w["overdue_html"]}</strong></span>' if deadline_at < self.now
                         else f'<span class="deadline-date">{shown}</span>')
         else:
             deadline = "—"
-        who = STEPS[d.state].who
-        code = d.order_line.order.delivery_country
+        who = STEPS[state].who
         # bandit: every value from the database is escaped (html.escape); the rest is ours.
-        return {
-            "number": mark_safe(f'#{d.pk}<br><small class="item-title">'  # nosec B308, B703
+        return ListedDispute(pk, store_name, {
+            "number": mark_safe(f'#{pk}<br><small class="item-title">'  # nosec B308, B703
                                 f'{html.escape(title if len(title) <= 40 else title[:39] + "…")} '
-                                f'({html.escape(d.order_line.order.number)})</small>'),
-            "state_badge": w["state_badge"].get(d.state) or d.state,
+                                f'({html.escape(order_number)})</small>'),
+            "state_badge": w["state_badge"].get(state) or state,
             "next_deadline": mark_safe(deadline),  # nosec B308, B703
             "who_acts": w["who"][who] if who else "—",
-            "kind_route": w["kind"].get((d.kind, d.route)) or d.kind_label,
-            "buyer_country": w["country"].get(code, code),
-            "amount_shown": self.money(d.amount, d.currency),
-            "opened": self.dates.local_date(d.created_at),
-        }
+            "kind_route": w["kind"].get((kind, route)) or Dispute(kind=kind, route=route).kind_label,
+            "buyer_country": w["country"].get(country, country),
+            "amount_shown": self.money(amount, currency),
+            "opened": self.dates.local_date(created_at),
+        })
 
 
-def list_cells(obj: Dispute) -> dict[str, str]:
-    """The cells of one row: made with its page's (``DisputeChangeList``), else on their own."""
-    cells = getattr(obj, "_list_cells", None)
-    if cells is None:
-        cells = obj._list_cells = ListCells().row(obj)
-    return cells
+def list_cells(obj: ListedDispute | Dispute) -> dict[str, str]:
+    """The cells of one row of the list (a dispute on its own: as the list would show it)."""
+    if isinstance(obj, ListedDispute):
+        return obj.cells
+    line = obj.order_line
+    return ListCells().row((obj.pk, obj.state, obj.deadline_at, obj.kind, obj.route, obj.amount, obj.currency,
+                            obj.created_at, line.title, line.order.number, line.order.delivery_country,
+                            obj.store.name)).cells
 
 
 class DisputeChangeList(ChangeList):
     def get_results(self, request):
-        # Only the columns shown are read; each row's cells are made with the page's words.
-        self.queryset = self.queryset.only(*LIST_FIELDS)
         super().get_results(request)
-        self.result_list = list(self.result_list)
+        # The page's rows as values of the columns shown, their cells made with the page's words.
         cells = ListCells()
-        for dispute in self.result_list:
-            dispute._list_cells = cells.row(dispute)
+        self.result_list = [cells.row(values) for values in self.result_list.values_list(*LIST_FIELDS)]
 
 
 def _csv_safe(value) -> str:
