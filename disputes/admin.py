@@ -199,17 +199,9 @@ class ListCells:
         })
 
 
-def list_cells(obj: ListedDispute | Dispute) -> dict[str, str]:
-    """The cells of one row of the list (a dispute on its own: as the list would show it)."""
-    if isinstance(obj, ListedDispute):
-        return obj.cells
-    line = obj.order_line
-    return ListCells().row((obj.pk, obj.state, obj.deadline_at, obj.kind, obj.route, obj.amount, obj.currency,
-                            obj.created_at, line.title, line.order.number, line.order.delivery_country,
-                            obj.store.name)).cells
-
-
 class DisputeChangeList(ChangeList):
+    """The disputes list: its rows (``ListedDispute``) and its filters' HTML made here, once per page."""
+
     def get_results(self, request):
         super().get_results(request)
         # The page's rows as values of the columns shown, their cells made with the page's words.
@@ -324,36 +316,36 @@ class DisputeAdmin(admin.ModelAdmin):
     # --- columns ---
 
     @admin.display(description=_("Dispute"), ordering="id")
-    def number(self, obj: Dispute) -> str:
-        return list_cells(obj)["number"]
+    def number(self, obj: ListedDispute) -> str:
+        return obj.cells["number"]
 
     @admin.display(description=_("State"), ordering="state")
-    def state_badge(self, obj: Dispute) -> str:
-        return list_cells(obj)["state_badge"]
+    def state_badge(self, obj: ListedDispute) -> str:
+        return obj.cells["state_badge"]
 
     @admin.display(description=_("Deadline"), ordering="deadline_at")
-    def next_deadline(self, obj: Dispute) -> str:
-        return list_cells(obj)["next_deadline"]
+    def next_deadline(self, obj: ListedDispute) -> str:
+        return obj.cells["next_deadline"]
 
     @admin.display(description=_("Who acts"))
-    def who_acts(self, obj: Dispute) -> str:
-        return list_cells(obj)["who_acts"]
+    def who_acts(self, obj: ListedDispute) -> str:
+        return obj.cells["who_acts"]
 
     @admin.display(description=_("Kind"), ordering="kind")
-    def kind_route(self, obj: Dispute) -> str:
-        return list_cells(obj)["kind_route"]
+    def kind_route(self, obj: ListedDispute) -> str:
+        return obj.cells["kind_route"]
 
     @admin.display(description=_("Country"), ordering="order_line__order__delivery_country")
-    def buyer_country(self, obj: Dispute) -> str:
-        return list_cells(obj)["buyer_country"]
+    def buyer_country(self, obj: ListedDispute) -> str:
+        return obj.cells["buyer_country"]
 
     @admin.display(description=_("Amount"), ordering="amount")
-    def amount_shown(self, obj: Dispute) -> str:
-        return list_cells(obj)["amount_shown"]
+    def amount_shown(self, obj: ListedDispute) -> str:
+        return obj.cells["amount_shown"]
 
     @admin.display(description=_("Opened"), ordering="created_at")
-    def opened(self, obj: Dispute) -> str:
-        return list_cells(obj)["opened"]
+    def opened(self, obj: ListedDispute) -> str:
+        return obj.cells["opened"]
 
     # --- pages ---
 
