@@ -180,6 +180,9 @@ DEFAULT_COUNTRY = env("DEFAULT_COUNTRY", default="RU")
 DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", default="RUB")
 BUYER_PROTECTION_DAYS = env.int("BUYER_PROTECTION_DAYS", default=15)
 CATALOG_PAGE_SIZE = env.int("CATALOG_PAGE_SIZE", default=24)
+# The catalog counts and numbers pages up to this many pages of goods, never the whole table:
+# past it the page says "more than N" and asks to narrow the choice.
+CATALOG_MAX_PAGES = env.int("CATALOG_MAX_PAGES", default=50)
 ORDERS_PAGE_SIZE = env.int("ORDERS_PAGE_SIZE", default=20)
 MAX_ORDER_QUANTITY = env.int("MAX_ORDER_QUANTITY", default=10)
 
