@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import seller_required
 from orders.forms import BuyNowForm
+from returns_portal.bulk_urls import url_by_pk
 from returns_portal.countries import country_name
 
 from . import selectors
@@ -44,6 +45,10 @@ def product_list(request: HttpRequest) -> HttpResponse:
     )
     paginator = CappedPaginator(products, settings.CATALOG_PAGE_SIZE, max_pages=settings.CATALOG_MAX_PAGES)
     page = paginator.get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    product_url = url_by_pk("catalog:product_detail")
+    for product in page.object_list:
+        product.url = product_url(product.pk)
     return render(
         request,
         "catalog/product_list.html",

@@ -6,27 +6,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable, Iterable
+from typing import Iterable
 
-from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from disputes.models import Dispute
 from disputes.templatetags.dispute_lines import line_dispute
+from returns_portal.bulk_urls import url_by_pk
 from returns_portal.formatting import local_date
 from returns_portal.money import format_money
 
 from .models import Order, OrderLine
-
-_SENTINEL = 9876543210
-
-
-def url_by_pk(viewname: str) -> Callable[[int], str]:
-    """``reverse(viewname, args=[pk])`` for many pks at the cost of one ``reverse``: the URL
-    is reversed once with a sentinel and the pk is put in its place."""
-    head, tail = reverse(viewname, args=[_SENTINEL]).split(str(_SENTINEL))
-    return lambda pk: f"{head}{pk}{tail}"
-
 
 @dataclass(frozen=True)
 class LineRow:
