@@ -128,7 +128,8 @@ class OrderLine(models.Model):
         for dispute in self.disputes.all():
             if dispute.is_open:
                 return dispute
-            latest = latest or dispute
+            if latest is None:
+                latest = dispute
         return latest
 
     @property

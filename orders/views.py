@@ -11,9 +11,9 @@ from catalog.models import Product
 from returns_portal.errors import DomainError
 
 from . import selectors, services
-from .presentation import attach_line_rows, line_headings
 from .forms import BuyNowForm, ShipOrderForm
 from .models import Order
+from .presentation import attach_line_rows, line_headings
 
 
 @buyer_required
