@@ -277,6 +277,9 @@ DEADLINE_SWEEP_SECONDS = env.int("DEADLINE_SWEEP_SECONDS", default=60)
 DEADLINE_SWEEP_BATCH = env.int("DEADLINE_SWEEP_BATCH", default=1000)
 # Each periodic run works off at most this many batches; the next run continues.
 DEADLINE_SWEEP_MAX_BATCHES = env.int("DEADLINE_SWEEP_MAX_BATCHES", default=100)
+# Each periodic run with anything due queues this many shard tasks of the sweep, which lock
+# disjoint batches (SKIP LOCKED): up to this many workers share a backlog at once (at least 1).
+DEADLINE_SWEEP_PARALLEL = max(1, env.int("DEADLINE_SWEEP_PARALLEL", default=4))
 # A dispute past a deadline the sweep has not acted on this many minutes later shows in the
 # admin's "not processed by the sweep" queue (it should always be empty: the sweep is alive).
 SWEEP_GRACE_MINUTES = env.int("SWEEP_GRACE_MINUTES", default=15)
