@@ -6,6 +6,7 @@
 ``{% thumb item %}``: an evidence file as a thumbnail link (a photo) or a named link (a video).
 ``{% timeline_items timeline %}``: the ``<li>`` of each timeline entry (``presentation.timeline``).
 ``{% message_items thread user %}``: the ``<article>`` of each message (``presentation.thread``).
+``{% desk_rows rows %}``: the seller desk's table rows.
 
 Everything shown is escaped by ``format_html`` (or ``linebreaksbr``, which escapes first).
 """
@@ -15,10 +16,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 
 from disputes.models import Dispute
 from returns_portal import formatting
 from returns_portal.labels import choice_label
+from returns_portal.money import format_money
 
 register = template.Library()
 
@@ -86,3 +89,26 @@ def message_items(thread, viewer) -> str:
             " msg--mine" if message.author_id == viewer.pk else "", author, _iso(message.created_at),
             formatting.day_month(message.created_at, with_time=True), body, thumbs))
     return mark_safe("\n".join(rows))  # nosec B308, B703: each row is built by format_html
+
+
+@register.simple_tag
+def desk_rows(rows) -> str:
+    """The seller desk's ``<tr>`` per dispute: rows of (dispute, who must act, time left, the buyer's country)."""
+    your_move = format_html('<br><span class="small">{}</span>', gettext("Your move"))
+    out = []
+    for dispute, who, left, country in rows:
+        line, buyer = dispute.order_line, dispute.buyer
+        due = format_html('{}<br><strong class="small">{}</strong>',
+                          formatting.day_month(dispute.deadline_at, with_time=True), left
+                          ) if dispute.deadline_at and dispute.is_open else "—"
+        out.append(format_html(
+            '<tr><td><a href="{}">#{}</a><br><span class="muted small">{}</span></td>'
+            '<td>{}<br><span class="muted small">{}</span></td>'
+            '<td>{}<br><span class="muted small">{}</span></td>'
+            '<td>{}</td><td class="num">{}</td><td>{}{}</td><td>{}</td></tr>',
+            dispute.get_absolute_url(), dispute.pk, formatting.day_month(dispute.created_at),
+            line.title, line.order.number,
+            buyer.get_full_name() or buyer.username, country,
+            dispute.kind_label, format_money(dispute.amount, dispute.currency),
+            state_badge(dispute), your_move if who == "seller" else "", due))
+    return mark_safe("\n".join(out))  # nosec B308, B703: each row is built by format_html
