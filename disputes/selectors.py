@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import Count, F, Prefetch, QuerySet, Window
 from django.utils import timezone
 
 from accounts.models import User
@@ -91,6 +91,8 @@ class LatestFirstPage:
     items: list
     number: int
     has_older: bool
+    # The position of the page's oldest item among all (1: the very first), when counted.
+    first_position: int | None = None
 
     @property
     def has_newer(self) -> bool:
@@ -115,15 +117,22 @@ def page_number(raw: str | None) -> int:
     return min(max(number, 1), MAX_PAGE)
 
 
-def latest_first_page(entries: QuerySet, number: int, size: int) -> LatestFirstPage:
+def latest_first_page(entries: QuerySet, number: int, size: int, *, counted: bool = False) -> LatestFirstPage:
     """Page ``number`` of ``entries`` (ordered newest first): one query, ``size`` + 1 rows to
-    know whether older ones exist; a page past the oldest one is the oldest one (two more
-    queries, only then)."""
+    know whether older ones exist (``counted``: each row also carries how many there are in
+    all, a window count in the same query); a page past the oldest one is the oldest one
+    (two more queries, only then)."""
+    if counted:
+        entries = entries.annotate(total_count=Window(Count("pk")))
     rows = list(entries[(number - 1) * size:number * size + 1])
     if not rows and number > 1:
         number = max(1, -(-entries.count() // size))
         rows = list(entries[(number - 1) * size:number * size + 1])
-    return LatestFirstPage(items=rows[:size][::-1], number=number, has_older=len(rows) > size)
+    items = rows[:size][::-1]
+    first = None
+    if counted:
+        first = rows[0].total_count - (number - 1) * size - len(items) + 1 if rows else 1
+    return LatestFirstPage(items=items, number=number, has_older=len(rows) > size, first_position=first)
 
 
 def dispute_page_data(dispute: Dispute, *, staff: bool = False, events_page: int = 1, messages_page: int = 1,
@@ -141,7 +150,8 @@ def dispute_page_data(dispute: Dispute, *, staff: bool = False, events_page: int
         .select_related("author")
         .prefetch_related(Prefetch("attachments", queryset=DisputeAttachment.objects.order_by("id")))
     )
-    events_slice = latest_first_page(events.select_related("actor").order_by("-created_at", "-id"), events_page, size)
+    events_slice = latest_first_page(events.select_related("actor").order_by("-created_at", "-id"), events_page, size,
+                                     counted=True)
     messages_slice = latest_first_page(messages.order_by("-created_at", "-id"), messages_page, size)
     return {
         "events": events_slice.items,

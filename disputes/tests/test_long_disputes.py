@@ -85,6 +85,7 @@ def test_the_latest_entries_and_messages_are_shown_oldest_first_with_a_link_to_e
     assert f'href="{url(dispute, "?events=2")}#timeline" rel="prev">↑ Earlier entries</a>' in content
     assert f'href="{url(dispute, "?messages=2")}#messages" rel="prev">↑ Earlier messages</a>' in content
     assert "Later entries" not in content and "Later messages" not in content
+    assert '<ol class="timeline" start="6">' in content  # entries 6 to 8 of 8
     assert latest.context["page_query"] == ""
 
 
@@ -103,10 +104,12 @@ def test_paging_one_list_keeps_the_other_lists_page(client, dispute, buyer, sell
     assert f'href="{url(dispute, "?messages=3")}#timeline" rel="next">Later entries ↓</a>' in content
     # Messages: page 3 is the oldest, so there is nothing earlier.
     assert "Earlier messages" not in content
+    assert '<ol class="timeline" start="3">' in content
     assert f'href="{url(dispute, "?events=2&amp;messages=2")}#messages" rel="next">Later messages ↓</a>' in content
     assert older.context["page_query"] == "?events=2&messages=3"
     oldest = client.get(url(dispute, "?events=3"))
     assert events_shown(oldest) == ["Reason 0", "Reason 1"]
+    assert '<ol class="timeline">' in oldest.content.decode()
     assert "Earlier entries" not in oldest.content.decode()
 
 
@@ -126,6 +129,7 @@ def test_a_bad_page_number_is_the_nearest_page_there_is(client, dispute, buyer, 
 
     assert response.status_code == 200
     assert response.context["events_page"].number == events_page
+    assert response.context["events_page"].first_position == {1: 6, 3: 1}[events_page]
     assert events_shown(response)[0] == first_shown
 
 
@@ -150,6 +154,8 @@ def test_staff_page_through_internal_notes_that_the_parties_never_see(client, di
 
     assert shown(staff_view, r"Note \d+|Reason \d+") == ["Note 3", "Reason 0", "Reason 1"]
     assert shown(staff_older, r"Note \d+|Reason \d+") == ["Note 0", "Note 1", "Note 2"]
+    assert (staff_view.context["events_page"].first_position, staff_older.context["events_page"].first_position) == (
+        4, 1)
     assert events_shown(buyer_view) == ["Reason 0", "Reason 1"]
     assert buyer_view.context["events_page"].has_older is False
     assert "Note" not in buyer_view.content.decode()
