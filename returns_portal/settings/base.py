@@ -184,6 +184,8 @@ BUYER_PROTECTION_DAYS = env.int("BUYER_PROTECTION_DAYS", default=15)
 CATALOG_PAGE_SIZE = env.int("CATALOG_PAGE_SIZE", default=24)
 ORDERS_PAGE_SIZE = env.int("ORDERS_PAGE_SIZE", default=20)
 MAX_ORDER_QUANTITY = env.int("MAX_ORDER_QUANTITY", default=10)
+# Timeline entries, and messages, on one page of a dispute (the latest first; older ones a link away).
+DISPUTE_PAGE_SIZE = env.int("DISPUTE_PAGE_SIZE", default=20)
 
 # Content-Security-Policy (django-csp): every script, style, image, font and request from this
 # origin only; no inline script or style anywhere (the templates carry none, a test greps them,
