@@ -1,10 +1,13 @@
-"""What the page benches share (bench/admin_pages.py, bench/api.py): their isolated set-up,
-gunicorn on the script's own database, the load generators (wrk, else Python threads), the
-run that loads a bare Django view right before each page, and the table they print.
+"""What the page benches share (bench/admin_pages.py, bench/api.py, bench/pages.py,
+bench/open_load.py): their isolated set-up, gunicorn on the script's own database, the load
+generators (wrk, else Python threads), the run that loads a bare Django view right before each
+page (``measure``), its interleaved rounds (``measure_rounds``: bare, page, bare, page… round
+after round, each page with its own headers), and the table they print.
 
 The server: gunicorn (requirements/runtime.txt) with the project's WSGI app
 (``returns_portal.wsgi:application``) on a free port of 127.0.0.1, ``--workers`` sync workers
-(default 2), ``DJANGO_SETTINGS_MODULE=bench.settings`` (the production settings, DEBUG off,
+(default 2; ``Gunicorn(..., threads=T)``: gthread workers of T threads),
+``DJANGO_SETTINGS_MODULE=bench.settings`` (the production settings, DEBUG off,
 ``ROOT_URLCONF=bench.urls``; ``CONN_MAX_AGE`` from the environment, default 0 as documented).
 Every request says ``X-Forwarded-Proto: https``, as the TLS proxy in front of production does.
 
@@ -86,14 +89,16 @@ def database_url(databases: Databases, name: str) -> str:
     return urlunsplit(urlsplit(databases.admin_url)._replace(path=f"/{name}"))
 
 
-def arguments(doc: str, argv: list[str], *, default_sizes: list[int], extra=()) -> argparse.Namespace:
+def arguments(doc: str, argv: list[str], *, default_sizes: list[int], extra=(),
+              default_duration: float = 10) -> argparse.Namespace:
     """The options every page bench takes, and the script's own ``extra`` ones: (flags, keywords)."""
     parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     for flags, options in extra:
         parser.add_argument(*flags, **options)
     parser.add_argument("sizes", nargs="*", type=int, default=default_sizes,
                         help=f"numbers of disputes (default {' '.join(map(str, default_sizes))})")
-    parser.add_argument("--duration", type=float, default=10, help="seconds of load per page (default 10)")
+    parser.add_argument("--duration", type=float, default=default_duration,
+                        help=f"seconds of load per page (default {default_duration:g})")
     parser.add_argument("--concurrency", type=int, default=4, help="connections at once (default 4)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
     parser.add_argument("--loader", choices=["wrk", "python"], default=None,
@@ -160,6 +165,8 @@ class Page:
     bare: Load | None = None  # the bare view's run right before this page's
     note: str = ""
     runs: list[Load] = field(default_factory=list)  # the bare view's: every run
+    headers: dict = field(default_factory=dict)  # the page's own (a session cookie), over the run's
+    rounds: list[tuple[Load, Load]] = field(default_factory=list)  # measure_rounds: (bare, page) per round
 
     @property
     def ratio(self) -> float | None:
@@ -190,13 +197,15 @@ def free_port() -> int:
 class Gunicorn:
     """The project's WSGI app under gunicorn, on a free local port, for one database."""
 
-    def __init__(self, url: str, workers: int, workdir: Path) -> None:
+    def __init__(self, url: str, workers: int, workdir: Path, *, threads: int = 0) -> None:
+        """``threads``: gthread workers with that many threads each (default: sync workers)."""
         self.port = free_port()
         self.log = workdir / f"gunicorn-{self.port}.log"
         env = {**os.environ, "DATABASE_URL": url}
         command = [str(Path(sys.executable).with_name("gunicorn")), "returns_portal.wsgi:application",
-                   "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "--worker-class", "sync",
+                   "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
                    "--timeout", "300", "--chdir", str(ROOT), "--pythonpath", str(ROOT), "--log-level", "warning"]
+        command += ["--worker-class", "gthread", "--threads", str(threads)] if threads else ["--worker-class", "sync"]
         if not Path(command[0]).exists():
             command[0:1] = [sys.executable, "-m", "gunicorn"]
         with self.log.open("wb") as log:
@@ -363,6 +372,35 @@ def measure(databases: Databases, name: str, pages: list[Page], headers: dict, a
         bare.bare = bare.load
     finally:
         server.stop()
+
+
+def measure_rounds(port: int, pages: list[Page], args, workdir: Path) -> None:
+    """Load the bare view and each page in turn, ``args.rounds`` times: bare, page, bare, page…
+    (round 1 of every page, then round 2…), so that a page and the bare run its ratio is taken
+    to meet the same neighbours on a shared machine. Each page with its own ``headers`` (the
+    bare view with the bare page's). Fills ``page.rounds`` with (bare run, page run); pages
+    not answering 200 are reported and skipped."""
+    bare, *others = pages
+    for page in pages:
+        page.status, page.size = get(port, page.path, page.headers)
+        if page.status != 200:
+            print(f"  {page.name}: HTTP {page.status}, not loaded {page.note}".rstrip(), flush=True)
+    if bare.status != 200:
+        raise SystemExit(f"the bare view answered HTTP {bare.status}")
+    warm(port, bare.path, bare.headers, args.concurrency)
+    loaded = [page for page in others if page.status == 200]
+    slowest = {page.name: warm(port, page.path, page.headers, args.concurrency) for page in loaded}
+    for round_ in range(1, args.rounds + 1):
+        for page in loaded:
+            before = load(port, bare.path, bare.headers, args.duration, args, workdir)
+            seconds = max(args.duration, min(60.0, slowest[page.name] * 3))
+            run_ = load(port, page.path, page.headers, seconds, args, workdir, slowest[page.name])
+            page.rounds.append((before, run_))
+            bare.runs.append(before)
+            ratio = run_.rate / before.rate if before.rate else 0.0
+            print(f"  round {round_} {page.name}: {run_.rate:.1f} req/s"
+                  + (f", {run_.errors} errors" if run_.errors else "")
+                  + f" (bare right before: {before.rate:.1f} req/s): {ratio:.3f}×", flush=True)
 
 
 def table(n: int, pages: list[Page], budgets: dict[str, int], args, *, bare_text: str) -> None:

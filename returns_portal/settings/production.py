@@ -5,7 +5,7 @@ Refuses to start without SECRET_KEY or with DEBUG on.
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403
-from .base import env
+from .base import DATABASES, env
 
 SECRET_KEY = env("SECRET_KEY")  # no default: a missing key stops start-up
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("insecure-"):
@@ -17,6 +17,14 @@ if env.bool("WEBHOOK_ALLOW_HTTP", default=False):
     raise ImproperlyConfigured("WEBHOOK_ALLOW_HTTP must be off in production: webhooks go out over https only.")
 WEBHOOK_ALLOW_HTTP = False
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+
+# Each process keeps its database connection for CONN_MAX_AGE seconds instead of one per
+# request, and checks it before reusing it (a restarted PostgreSQL or a dropped connection
+# costs one check, not an error page).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Templates: no "loaders" in base.TEMPLATES, so Django wraps the filesystem and app loaders in
+# its cached loader (each template compiled once per process); a test holds this.
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

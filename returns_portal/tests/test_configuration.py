@@ -29,10 +29,34 @@ def real_values(tmp_path) -> dict[str, str]:
     }
 
 
-def test_production_passes_check_deploy_without_warnings(real_values):
-    result = _manage("check", "--deploy", "--fail-level", "WARNING", **real_values)
+@pytest.mark.parametrize("stack", [{}, {
+    # as `python3 dev.py prod` runs it (the servers need not answer: the checks do not connect)
+    "DATABASE_URL": "postgres://portal@127.0.0.1:5432/portal", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "CACHE_URL": "redis://127.0.0.1:6379/1", "CONN_MAX_AGE": "600",
+}], ids=["sqlite", "postgresql-and-redis"])
+def test_production_passes_check_deploy_without_warnings(real_values, stack):
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **{**real_values, **stack})
     assert result.returncode == 0, result.stderr
-    assert "System check identified no issues" in result.stdout
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+@pytest.mark.parametrize("conn_max_age, expected", [(None, 60), ("0", 0), ("300", 300)])
+def test_production_keeps_database_connections_checks_them_and_caches_compiled_templates(
+        real_values, conn_max_age, expected):
+    code = ("import django, json; django.setup(); from django.conf import settings; "
+            "from django.template import engines; database = settings.DATABASES['default']; "
+            "print(json.dumps([database['CONN_MAX_AGE'], database['CONN_HEALTH_CHECKS'], "
+            "engines['django'].engine.loaders]))")
+    env = {**real_values, **({"CONN_MAX_AGE": conn_max_age} if conn_max_age else {})}
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "CONN_MAX_AGE"}}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "returns_portal.settings.production", "ENV_FILE": "", **env})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [expected, True, [[
+        "django.template.loaders.cached.Loader",
+        ["django.template.loaders.filesystem.Loader", "django.template.loaders.app_directories.Loader"],
+    ]]]
 
 
 def test_production_refuses_to_start_without_secret_key(real_values):

@@ -73,3 +73,33 @@ def test_a_signal_to_the_whole_group_stops_every_process_it_started(tmp_path, si
                 pass
         if supervisor.poll() is None:
             supervisor.kill()
+
+
+def test_a_child_that_ends_by_itself_stops_the_others_and_gives_its_exit_status(tmp_path):
+    """As when gunicorn cannot bind its address: the workers and the beat are stopped too, and
+    the status tells the service manager that the stack failed."""
+    failing = f"import os, time\nwhile not os.path.exists({str(tmp_path / 'child0.pids')!r}): time.sleep(0.05)\nraise SystemExit(3)"
+    children = [[sys.executable, "-c", CHILD, "polite", str(tmp_path), "child0"], [sys.executable, "-c", failing]]
+    supervisor = subprocess.Popen(
+        [sys.executable, "-c", f"import dev, sys; sys.exit(dev.supervise({children!r}, grace=2))"],
+        cwd=ROOT, start_new_session=True, stderr=subprocess.PIPE, text=True)
+    try:
+        _, stderr = supervisor.communicate(timeout=30)
+
+        assert supervisor.returncode == 3
+        assert stderr.endswith(" ended with exit status 3: stopping the others.\n")
+        assert "SystemExit(3)" in stderr
+        pids = [int(pid) for pid in (tmp_path / "child0.pids").read_text().split()]
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [pid for pid in pids if alive(pid)] == []
+    finally:
+        if supervisor.poll() is None:
+            os.killpg(supervisor.pid, signal.SIGKILL)
+        for pid in [int(p) for p in (tmp_path / "child0.pids").read_text().split()] \
+                if (tmp_path / "child0.pids").exists() else []:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
