@@ -115,15 +115,12 @@ def _words(language: str | None) -> dict:
     """The list's words in ``language``, translated once per process rather than once per
     cell (a list of 50 rows asks for each of them hundreds of times); those shown in the list
     as HTML are escaped here once too."""
-    state = {value: str(label) for value, label in Dispute.State.choices}
     return {
-        "state": state,
-        "state_badge": {value: format_html('<span class="state-badge state-badge--{}">{}</span>', value, label)
-                        for value, label in state.items()},
+        "state_badge": {value: format_html('<span class="state-badge state-badge--{}">{}</span>', value, str(label))
+                        for value, label in Dispute.State.choices},
         "who": {party: str(text) for party, text in WHO_ACTS.items()},
         "kind": {key: str(text) for key, text in SHORT_KIND.items()},
         "country": {code: str(name) for code, name in Country.choices},
-        "overdue": str(_("overdue")),
         "overdue_html": html.escape(str(_("overdue"))),
     }
 
@@ -221,7 +218,8 @@ class DisputeChangeList(ChangeList):
             title = escape(spec.title)
             choices = "".join(
                 f'\n    <li{self.SELECTED if choice["selected"] else ""}>\n    '
-                f'<a href="{escape(iri_to_uri(choice["query_string"]))}">{conditional_escape(choice["display"])}</a></li>\n  '
+                f'<a href="{escape(iri_to_uri(choice["query_string"]))}">'
+                f'{conditional_escape(choice["display"])}</a></li>\n  '
                 for choice in spec.choices(self))
             summary = gettext(" By %(filter_title)s ") % {"filter_title": title}
             parts.append(f'<details data-filter-title="{title}" open>\n  <summary>\n    {summary}\n  </summary>\n'
