@@ -28,7 +28,7 @@ loads and table are bench/serving.py's and bench/sweep.py's, as for bench/admin_
 PostgreSQL one database per N named ``returns_portal_apibench_<pid>_<random hex>_n<N>``, only
 those dropped at the end (also on error, Ctrl-C or SIGTERM); ``DATABASE_URL=sqlite://`` uses
 throw-away files. gunicorn has ``--workers`` sync workers (default 2) with the production
-settings (DEBUG off) and ``CONN_MAX_AGE`` from the environment (default 0); queries are counted
+settings (DEBUG off) and ``CONN_MAX_AGE`` from the environment (default 60, as in production); queries are counted
 in-process with Django's test client and ``CaptureQueriesContext`` (the second of two
 requests: the key's last use is written at most once a minute, and not in the count);
 ``--concurrency`` connections (default 4) for ``--duration`` seconds (default 10) with wrk when

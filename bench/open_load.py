@@ -13,7 +13,7 @@ two members), 20 products in a category that allows local return, and ``--buyers
 
 The server: gunicorn with ``--workers`` gthread workers (default 4) of ``--threads`` threads
 (default 4), the production settings (DEBUG off; bench/settings.py raises the per-buyer limit
-on opening disputes, see there) and ``CONN_MAX_AGE`` from the environment (default 0).
+on opening disputes, see there) and ``CONN_MAX_AGE`` from the environment (default 60, as in production).
 
 The load: one Python thread per buyer, each with its own keep-alive connection, as a browser
 (every request says ``X-Forwarded-Proto: https``; the posts carry ``Origin`` and ``Referer``, as

@@ -34,7 +34,7 @@ generator sends their cookie. Each page's queries are counted in-process with th
 
 The load (bench/serving.py's ``measure_rounds``): gunicorn with ``--workers`` sync workers
 (default 2), the production settings (DEBUG off) and ``CONN_MAX_AGE`` from the environment
-(default 0); every request says ``X-Forwarded-Proto: https``; ``--concurrency`` connections
+(default 60, as in production); every request says ``X-Forwarded-Proto: https``; ``--concurrency`` connections
 (default 4) for ``--duration`` seconds (default 5) with wrk when installed, else Python threads.
 The bare view and each page take turns: bare, page, bare, page… for ``--rounds`` rounds (default
 3; round 1 of every page, then round 2…); a page's ratio in a round is its req/s ÷ the bare

@@ -8,7 +8,7 @@ The server: gunicorn (requirements/runtime.txt) with the project's WSGI app
 (``returns_portal.wsgi:application``) on a free port of 127.0.0.1, ``--workers`` sync workers
 (default 2; ``Gunicorn(..., threads=T)``: gthread workers of T threads),
 ``DJANGO_SETTINGS_MODULE=bench.settings`` (the production settings, DEBUG off,
-``ROOT_URLCONF=bench.urls``; ``CONN_MAX_AGE`` from the environment, default 0 as documented).
+``ROOT_URLCONF=bench.urls``; ``CONN_MAX_AGE`` from the environment, default 60 as in production).
 Every request says ``X-Forwarded-Proto: https``, as the TLS proxy in front of production does.
 
 Per page: the status code and size of one response; the queries of one request counted
@@ -58,7 +58,7 @@ TUNABLE = {
     "LANGUAGE_CODE": "en",
     "TIME_ZONE": "Europe/Moscow",
     "LOG_LEVEL": "WARNING",
-    "CONN_MAX_AGE": "0",
+    "CONN_MAX_AGE": "60",  # production's default: each worker keeps its connection
     "STAFF_REFUND_APPROVAL_LIMIT": "10000",
     "SELLER_RESPONSE_DAYS": "5",
     "BUYER_SHIP_DAYS": "10",

@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -10,11 +9,13 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import seller_required
 from orders.forms import BuyNowForm
+from returns_portal.bulk_urls import url_by_pk
 from returns_portal.countries import country_name
 
 from . import selectors
 from .forms import CatalogFilterForm, CountryForm, WarehouseForm
 from .models import Product, Warehouse
+from .pagination import CappedPaginator
 
 
 def product_list(request: HttpRequest) -> HttpResponse:
@@ -42,7 +43,12 @@ def product_list(request: HttpRequest) -> HttpResponse:
         local_return_only=filters.get("local_return", False),
         stocked_in_country=country if filters.get("mall") else None,
     )
-    page = Paginator(products, settings.CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = CappedPaginator(products, settings.CATALOG_PAGE_SIZE, max_pages=settings.CATALOG_MAX_PAGES)
+    page = paginator.get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    product_url = url_by_pk("catalog:product_detail")
+    for product in page.object_list:
+        product.url = product_url(product.pk)
     return render(
         request,
         "catalog/product_list.html",
@@ -53,6 +59,9 @@ def product_list(request: HttpRequest) -> HttpResponse:
             "tree": tree,
             "current_category": current_category,
             "mall": bool(filters.get("mall")),
+            # What a category link keeps of the filters, worked out once rather than per link.
+            "kept_filters": ("&local_return=on" if filters.get("local_return") else "")
+            + ("&mall=on" if filters.get("mall") else ""),
         },
     )
 

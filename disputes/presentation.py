@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import User
 from returns_portal.formatting import local_datetime
+from returns_portal.labels import choice_label
 from returns_portal.money import format_money
 
 from .lifecycle import STEPS, Party, next_step_text, party_of
@@ -123,6 +124,8 @@ class TimelineEntry:
     event: DisputeEvent
     note: str  # what happened, in words: the outcome of a deadline, a reason someone wrote, an RMA code
     by: str = ""  # who did it, for the reader
+    what: str = ""  # the event's kind, in words
+    change: tuple[str, str] | None = None  # (from, to) states in words, when the event moved the state
 
 
 def _moment(value) -> str:
@@ -160,6 +163,7 @@ def timeline(events: list[DisputeEvent], dispute: Dispute | None = None, viewer:
     who is not staff; without a reader (the admin) they are kept."""
     hide_staff_only = viewer is not None and (dispute is None or party_of(dispute, viewer) != Party.STAFF)
     entries = []
+    by_actor: dict[int | None, str] = {}  # "by you", "by <store>, the seller"...: once per person
     for event in events:
         if hide_staff_only and event.kind in DisputeEvent.STAFF_ONLY_KINDS:
             continue
@@ -177,9 +181,27 @@ def timeline(events: list[DisputeEvent], dispute: Dispute | None = None, viewer:
                 note = "%s %s" % (_("Issued automatically because the seller did not answer in time."), note)
         else:
             note = str(details.get("reason", ""))
-        by = acted_by(event.actor, dispute, viewer) if dispute is not None else ""
-        entries.append(TimelineEntry(event, note, by))
+        by = ""
+        if dispute is not None:
+            if event.actor_id not in by_actor:
+                by_actor[event.actor_id] = acted_by(event.actor, dispute, viewer)
+            by = by_actor[event.actor_id]
+        moved = event.from_state and event.to_state and event.from_state != event.to_state
+        change = (choice_label(Dispute.State, event.from_state), choice_label(Dispute.State, event.to_state)
+                  ) if moved else None
+        entries.append(TimelineEntry(event, note, by, choice_label(DisputeEvent.Kind, event.kind), change))
     return entries
+
+
+def thread(messages, dispute: Dispute, viewer: User | None) -> list[tuple]:
+    """Each message with its author's name for the reader (named once per author)."""
+    names: dict[int, str] = {}
+    rows = []
+    for message in messages:
+        if message.author_id not in names:
+            names[message.author_id] = author_name(message.author, dispute, viewer)
+        rows.append((message, names[message.author_id]))
+    return rows
 
 
 @dataclass(frozen=True)

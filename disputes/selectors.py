@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import Count, F, Prefetch, QuerySet, Window
 from django.utils import timezone
 
 from accounts.models import User
@@ -81,21 +81,84 @@ def order_lines_for_buyer(buyer: User) -> QuerySet[OrderLine]:
     )
 
 
-def dispute_page_data(dispute: Dispute, *, staff: bool = False) -> dict:
-    """Timeline, messages with attachments, evidence and inspection photos, refunds: five
-    queries, however long the dispute. The timeline has staff-only entries (internal
-    notes) only for ``staff``."""
+MAX_PAGE = 100_000  # a page number past this is read as this one (then as the oldest page there is)
+
+
+@dataclass(frozen=True)
+class LatestFirstPage:
+    """One page of a dispute's timeline or messages. Page 1 is the latest entries, page 2
+    the ones before them, and so on; ``items`` are oldest first, as a conversation reads."""
+
+    items: list
+    number: int
+    has_older: bool
+    # The position of the page's oldest item among all (1: the very first), when counted.
+    first_position: int | None = None
+
+    @property
+    def has_newer(self) -> bool:
+        return self.number > 1
+
+    @property
+    def older_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def newer_number(self) -> int:
+        return self.number - 1
+
+
+def page_number(raw: str | None) -> int:
+    """A page asked for in the address: a number from 1 (anything else is page 1; a page
+    past the oldest is the oldest, see ``latest_first_page``)."""
+    try:
+        number = int((raw or "1").strip()[:12])
+    except ValueError:
+        return 1
+    return min(max(number, 1), MAX_PAGE)
+
+
+def latest_first_page(entries: QuerySet, number: int, size: int, *, counted: bool = False) -> LatestFirstPage:
+    """Page ``number`` of ``entries`` (ordered newest first): one query, ``size`` + 1 rows to
+    know whether older ones exist (``counted``: each row also carries how many there are in
+    all, a window count in the same query); a page past the oldest one is the oldest one
+    (two more queries, only then)."""
+    if counted:
+        entries = entries.annotate(total_count=Window(Count("pk")))
+    rows = list(entries[(number - 1) * size:number * size + 1])
+    if not rows and number > 1:
+        number = max(1, -(-entries.count() // size))
+        rows = list(entries[(number - 1) * size:number * size + 1])
+    items = rows[:size][::-1]
+    first = None
+    if counted:
+        first = rows[0].total_count - (number - 1) * size - len(items) + 1 if rows else 1
+    return LatestFirstPage(items=items, number=number, has_older=len(rows) > size, first_position=first)
+
+
+def dispute_page_data(dispute: Dispute, *, staff: bool = False, events_page: int = 1, messages_page: int = 1,
+                      page_size: int | None = None) -> dict:
+    """One page of the timeline and one of the messages (with their attachments; page 1 the
+    latest), evidence and inspection photos, refunds: five queries, however long the
+    dispute. The timeline has staff-only entries (internal notes) only for ``staff``."""
+    size = page_size or settings.DISPUTE_PAGE_SIZE
     loose_files = list(DisputeAttachment.objects.filter(dispute=dispute, message__isnull=True))
     events = DisputeEvent.objects.filter(dispute=dispute)
     if not staff:
         events = events.for_parties()
+    messages = (
+        DisputeMessage.objects.filter(dispute=dispute)
+        .select_related("author")
+        .prefetch_related(Prefetch("attachments", queryset=DisputeAttachment.objects.order_by("id")))
+    )
+    events_slice = latest_first_page(events.select_related("actor").order_by("-created_at", "-id"), events_page, size,
+                                     counted=True)
+    messages_slice = latest_first_page(messages.order_by("-created_at", "-id"), messages_page, size)
     return {
-        "events": list(events.select_related("actor")),
-        "thread": list(
-            DisputeMessage.objects.filter(dispute=dispute)
-            .select_related("author")
-            .prefetch_related(Prefetch("attachments", queryset=DisputeAttachment.objects.order_by("id")))
-        ),
+        "events": events_slice.items,
+        "events_page": events_slice,
+        "thread": messages_slice.items,
+        "messages_page": messages_slice,
         "evidence": [a for a in loose_files if a.inspection_id is None],
         "inspection_photos": [a for a in loose_files if a.inspection_id is not None],
         "refunds": list(dispute.refunds.all()),

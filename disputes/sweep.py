@@ -8,6 +8,11 @@ applies it through the same services as a person's click, with conditional UPDAT
 re-check the state and the deadline. One transaction per batch; memory is bounded by the
 batch size. Running it twice, or two sweeps at once, applies each outcome once. The same
 code runs on SQLite, where a write transaction holds the whole database instead.
+
+Two sweeps at once is also how the work is shared: the beat task queues
+``DEADLINE_SWEEP_PARALLEL`` shard tasks (``disputes.tasks``), each running this same loop;
+``SKIP LOCKED`` hands concurrent shards disjoint batches, so every worker takes part. On
+SQLite the shards take turns for the write lock, one batch at a time.
 """
 from __future__ import annotations
 
@@ -77,6 +82,13 @@ def _lock_batch(condition: Q, size: int) -> list[Dispute]:
         .select_for_update(skip_locked=True, of=("self",)).order_by("deadline_at", "pk")
     )
     return list(queryset[:size])
+
+
+def anything_due(now: datetime | None = None) -> bool:
+    """Whether the sweep has anything to do at ``now``: an outcome or a reminder. One indexed
+    probe per job, stopping at the first that finds a row (the beat asks this every minute)."""
+    now = now or timezone.now()
+    return any(Dispute.objects.filter(job.due(now)).exists() for job in _jobs())
 
 
 def enforce_deadlines(*, now: datetime | None = None, dry_run: bool = False, batch_size: int | None = None,

@@ -9,6 +9,7 @@ from returns_portal.errors import DomainError
 from .models import Refund
 from .services.evidence import evidence_sweep_orphans
 from .services.refunds import refund_pay, refunds_due
+from .sweep import anything_due
 from .sweep import enforce_deadlines as sweep
 
 logger = logging.getLogger(__name__)
@@ -33,9 +34,26 @@ def pay_due_refunds() -> int:
     return pay_refunds(refunds_due())
 
 
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
+def enforce_deadlines() -> int:
+    """Beat job: when anything is due, queue ``DEADLINE_SWEEP_PARALLEL`` shards of the deadline
+    sweep, so that every worker free takes part in it; returns how many were queued.
+
+    Only when something is due: most minutes nothing is, and then one probe per step here is
+    cheaper than that many tasks through the broker, each probing every step itself. Running
+    it twice queues twice the shards, which share the same work (see sweep.py)."""
+    if not anything_due():
+        return 0
+    for _ in range(settings.DEADLINE_SWEEP_PARALLEL):
+        sweep_deadlines_shard.delay()
+    return settings.DEADLINE_SWEEP_PARALLEL
+
+
 @shared_task(acks_late=True, time_limit=900, soft_time_limit=840)
-def enforce_deadlines() -> dict[str, int]:
-    """Beat job: the deadline sweep. Safe to run twice or concurrently (see sweep.py)."""
+def sweep_deadlines_shard() -> dict[str, int]:
+    """One share of the deadline sweep: the sweep's loop, bounded by DEADLINE_SWEEP_MAX_BATCHES.
+    Shards running at once lock disjoint batches (SKIP LOCKED); one with nothing left to lock
+    ends at once. Returns its counts by outcome, which the worker's log shows."""
     return dict(sweep(max_batches=settings.DEADLINE_SWEEP_MAX_BATCHES).counts)
 
 

@@ -7,12 +7,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import buyer_required, seller_required
 from returns_portal import ratelimit
+from returns_portal.countries import Country
 from returns_portal.errors import DomainError, ErrorCode
+from returns_portal.labels import choice_label
 
 from . import lifecycle, selectors, services
 from .forms import (
@@ -24,7 +27,7 @@ from .forms import (
 from .lifecycle import Party
 from .models import Dispute, DisputeAttachment, InstructionTemplate, Refund
 from .notices import address_lines, address_text
-from .presentation import author_name, inspection_findings, next_step, time_left, timeline
+from .presentation import inspection_findings, next_step, thread, time_left, timeline
 from .uploads import evidence_response
 from .actions import ACTIONS, ACTIONS_BY_VERB, conditions_of, refusal_of  # noqa: F401 (ACTIONS: the pages' table)
 
@@ -147,7 +150,12 @@ def _render_detail(
     allowed = lifecycle.allowed_actions(dispute, request.user)
     is_buyer = party == Party.BUYER
     order = dispute.order_line.order
-    page_data = selectors.dispute_page_data(dispute, staff=party == Party.STAFF)
+    # The pages of the timeline and the messages come with the address (a form posted from the
+    # page carries them: its errors are shown on the page the reader was on).
+    events_page = selectors.page_number(request.GET.get("events"))
+    messages_page = selectors.page_number(request.GET.get("messages"))
+    page_data = selectors.dispute_page_data(dispute, staff=party == Party.STAFF,
+                                            events_page=events_page, messages_page=messages_page)
     forms = {}
     for verb in allowed:  # a form for each action the lifecycle allows the viewer now
         spec = ACTIONS_BY_VERB.get(verb)
@@ -183,11 +191,17 @@ def _render_detail(
             "forms": {**forms, **(bound or {})},
             **page_data,
             "timeline": timeline(page_data["events"], dispute, request.user),
-            "thread": [(message, author_name(message.author, dispute, request.user))
-                       for message in page_data["thread"]],
+            "thread": thread(page_data["thread"], dispute, request.user),
+            # Where the page's forms post to keep the reader on these pages of the two lists.
+            "page_query": _page_query(page_data["events_page"].number, page_data["messages_page"].number),
         },
         status=status,
     )
+
+
+def _page_query(events_page: int, messages_page: int) -> str:
+    pages = {name: number for name, number in (("events", events_page), ("messages", messages_page)) if number > 1}
+    return "?" + urlencode(pages) if pages else ""
 
 
 def _ending_note(dispute: Dispute, party, allowed: dict) -> str:
@@ -253,7 +267,12 @@ def seller_desk(request: HttpRequest) -> HttpResponse:
     kind = request.GET.get("kind", "")
     disputes = selectors.disputes_for_seller(request.user, status=status, kind=kind)
     page = Paginator(disputes, settings.ORDERS_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [(d, next_step(d, request.user), time_left(d.deadline_at) if d.is_open else "") for d in page.object_list]
+    # Per row: the dispute, who must act ("seller": the store's move), the time left, the buyer's country.
+    rows = [
+        (d, str(lifecycle.STEPS[d.state].who or ""), time_left(d.deadline_at) if d.is_open else "",
+         choice_label(Country, d.order_line.order.delivery_country))
+        for d in page.object_list
+    ]
     return render(request, "disputes/seller_desk.html", {
         "page": page, "rows": rows, "status": status, "kind": kind, "kinds": Dispute.Kind.choices,
     })

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from .messages import render
@@ -51,11 +52,20 @@ class Notification(models.Model):
     @property
     def subject(self) -> str:
         """In the active language, from the stored key and parameters."""
-        return render(self.key, self.params)[0]
+        return self._words()[0]
 
     @property
     def body(self) -> str:
-        return render(self.key, self.params)[1]
+        return self._words()[1]
+
+    def _words(self) -> tuple[str, str]:
+        """Subject and body, rendered once per language for this row (a page reads both)."""
+        asked = (get_language(), self.key, dict(self.params or {}))
+        cached = self.__dict__.get("_rendered")
+        if cached is None or cached[0] != asked:
+            cached = (asked, render(self.key, self.params))
+            self.__dict__["_rendered"] = cached
+        return cached[1]
 
     @property
     def is_read(self) -> bool:

@@ -122,10 +122,15 @@ class OrderLine(models.Model):
     def current_dispute(self):
         """The open dispute on this line, else the latest one, else None.
 
-        Reads ``disputes.all()``: prefetch it when listing lines."""
-        disputes = sorted(self.disputes.all(), key=lambda d: (d.created_at, d.pk), reverse=True)
-        open_disputes = [d for d in disputes if d.is_open]
-        return (open_disputes or disputes or [None])[0]
+        Reads ``disputes.all()`` in the disputes' own order, newest first (``Dispute.Meta.ordering``,
+        so the database sorts them): prefetch it when listing lines."""
+        latest = None
+        for dispute in self.disputes.all():
+            if dispute.is_open:
+                return dispute
+            if latest is None:
+                latest = dispute
+        return latest
 
     @property
     def refundable_amount(self) -> Decimal:

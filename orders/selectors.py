@@ -17,7 +17,8 @@ def orders_for_buyer(buyer: User) -> QuerySet[Order]:
 
 
 def orders_for_seller(seller: User) -> QuerySet[Order]:
-    """Orders of the seller's store; nothing for a user who is not a store member."""
+    """Orders of the seller's store with their lines (titles and quantities: the desk shows
+    no dispute); nothing for a user who is not a store member."""
     if not seller.store_id:
         return Order.objects.none()
-    return _with_lines(Order.objects.filter(store_id=seller.store_id).select_related("buyer"))
+    return Order.objects.filter(store_id=seller.store_id).select_related("store", "buyer").prefetch_related("lines")

@@ -13,22 +13,25 @@ from returns_portal.errors import DomainError
 from . import selectors, services
 from .forms import BuyNowForm, ShipOrderForm
 from .models import Order
+from .presentation import attach_line_rows, line_headings
 
 
 @buyer_required
 def order_list(request: HttpRequest) -> HttpResponse:
     orders = selectors.orders_for_buyer(request.user)
     page = Paginator(orders, settings.ORDERS_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "orders/order_list.html", {"page": page})
+    page.object_list = attach_line_rows(page.object_list)
+    return render(request, "orders/order_list.html", {"page": page, "headings": line_headings()})
 
 
 @buyer_required
 def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     order = get_object_or_404(selectors.orders_for_buyer(request.user), pk=pk)
+    attach_line_rows([order])
     return render(
         request,
         "orders/order_detail.html",
-        {"order": order, "events": order.events.select_related("actor")},
+        {"order": order, "events": order.events.select_related("actor"), "headings": line_headings()},
     )
 
 

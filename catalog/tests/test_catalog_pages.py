@@ -410,6 +410,91 @@ def test_pagination_links_keep_the_filters(client, settings, returns_in_russia):
     assert 'href="?local_return=on&amp;page=2"' in response.content.decode()
 
 
+# --- the capped count: the catalog never counts past its last numbered page ----------
+
+
+def heading_count(response) -> str:
+    return re.search(r'<span class="muted count">(.*?)</span>', response.content.decode()).group(1)
+
+
+PAST_THE_CAP = "Only the first 4 products are listed here. Pick a category, tick a filter or search to see the others."
+
+
+@pytest.fixture
+def capped_at_two_pages(settings):
+    settings.CATALOG_PAGE_SIZE = 2
+    settings.CATALOG_MAX_PAGES = 2  # 4 products counted at most
+
+
+def test_up_to_the_cap_the_catalog_counts_exactly(client, capped_at_two_pages):
+    ProductFactory.create_batch(4)
+
+    response = client.get(CATALOG_URL, {"page": "2"})
+
+    assert heading_count(response) == "4 products"
+    assert response.context["page"].paginator.num_pages == 2
+    assert response.context["page"].paginator.more is False
+    assert "Page 2 of 2" in response.content.decode()
+    assert "Only the first" not in response.content.decode()
+
+
+def test_past_the_cap_the_catalog_says_more_than_and_numbers_only_the_capped_pages(client, capped_at_two_pages):
+    products = ProductFactory.create_batch(7)
+    newest_first = sorted(products, key=lambda p: (p.created_at, p.pk), reverse=True)
+
+    first = client.get(CATALOG_URL)
+    last = client.get(CATALOG_URL, {"page": "2"})
+
+    assert heading_count(first) == "more than 4 products"
+    assert "Page 1 of 2" in first.content.decode()
+    assert PAST_THE_CAP not in first.content.decode()  # only the last page says it
+    assert list(last.context["page"].object_list) == newest_first[2:4]
+    assert PAST_THE_CAP in last.content.decode()
+    assert "?page=3" not in last.content.decode()  # no link past the cap
+
+
+@pytest.mark.parametrize("page", ["3", "999"])
+def test_a_page_past_the_cap_is_the_last_numbered_page(client, capped_at_two_pages, page):
+    products = ProductFactory.create_batch(7)
+    newest_first = sorted(products, key=lambda p: (p.created_at, p.pk), reverse=True)
+
+    response = client.get(CATALOG_URL, {"page": page})
+
+    assert response.status_code == 200
+    assert response.context["page"].number == 2
+    assert list(response.context["page"].object_list) == newest_first[2:4]
+    assert PAST_THE_CAP in response.content.decode()
+
+
+def test_the_cap_counts_what_the_filters_keep(client, capped_at_two_pages, returns_in_russia):
+    ProductFactory.create_batch(4, local_return=True)
+    ProductFactory.create_batch(3, local_return=False)
+
+    assert heading_count(client.get(CATALOG_URL, {"local_return": "on"})) == "4 products"
+    assert heading_count(client.get(CATALOG_URL)) == "more than 4 products"
+    assert heading_count(client.get(CATALOG_URL, {"q": "no such thing"})) == "0 products"
+
+
+def test_the_count_reads_at_most_one_row_past_the_cap(client, capped_at_two_pages):
+    ProductFactory.create_batch(7)
+
+    with CaptureQueriesContext(connection) as queries:
+        client.get(CATALOG_URL)
+
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 1
+    assert re.search(r"LIMIT 5\b", counts[0])  # cap + 1: enough to know there are more
+
+
+def test_past_the_cap_the_russian_page_says_more_than(client, capped_at_two_pages):
+    ProductFactory.create_batch(7)
+
+    response = client.get(CATALOG_URL, {"page": "2"}, headers={"accept-language": "ru"})
+
+    assert heading_count(response) == "более 4 товаров"
+    assert "Здесь показаны только первые 4 товара." in response.content.decode()
+
+
 # --- the product page: is local return available to me? ----------------------------
 
 

@@ -7,6 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from returns_portal.labels import choice_label
+
 from ..uploads import evidence_upload_to, private_storage
 
 
@@ -145,9 +147,10 @@ class Dispute(models.Model):
 
     @property
     def kind_label(self) -> str:
+        kind = choice_label(self.Kind, self.kind)
         if self.kind == self.Kind.RETURN:
-            return f"{self.get_kind_display()}: {self.get_route_display()}"
-        return str(self.get_kind_display())
+            return f"{kind}: {choice_label(self.Route, self.route)}"
+        return kind
 
 
 class DisputeEventQuerySet(models.QuerySet):

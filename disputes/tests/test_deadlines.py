@@ -34,7 +34,7 @@ from disputes.services import (
     dispute_withdraw,
 )
 from disputes.tasks import enforce_deadlines as enforce_deadlines_task
-from disputes.tasks import pay_due_refunds, pay_refunds
+from disputes.tasks import pay_due_refunds, pay_refunds, sweep_deadlines_shard
 from disputes.tests.factories import DisputeFactory, disputable_line, photo
 from notifications.models import Notification
 from notifications.services import notification_emails_resend
@@ -899,12 +899,79 @@ def test_a_bounded_sweep_handles_one_batch_and_the_next_run_continues(ten_due):
     assert DisputeEvent.objects.filter(kind="instructions_sent", actor=None).count() == 10
 
 
-def test_the_periodic_task_is_bounded_by_the_max_batches_setting(ten_due, settings):
+def test_a_shard_task_is_bounded_by_the_max_batches_setting(ten_due, settings):
     settings.DEADLINE_SWEEP_MAX_BATCHES = 2
 
-    assert enforce_deadlines_task.delay().get() == {"instructions_issued": 6}
-    assert enforce_deadlines_task.delay().get() == {"instructions_issued": 4}
+    assert sweep_deadlines_shard.delay().get() == {"instructions_issued": 6}
+    assert instructed(ten_due) == [True] * 6 + [False] * 4
+    assert sweep_deadlines_shard.delay().get() == {"instructions_issued": 4}
+    assert sweep_deadlines_shard.delay().get() == {}
     assert instructed(ten_due) == [True] * 10
+
+
+@pytest.fixture
+def shards_run(monkeypatch) -> list[dict]:
+    """What each shard the periodic task queued did, in order (eager here: each runs inline as
+    it is queued, so they take turns, as on SQLite)."""
+    done: list[dict] = []
+    queue = sweep_deadlines_shard.delay
+
+    def delay(*args):
+        result = queue(*args)
+        done.append(result.result)  # an EagerResult: it has run
+        return result
+
+    monkeypatch.setattr(sweep_deadlines_shard, "delay", delay)
+    return done
+
+
+def test_the_periodic_task_queues_its_shards_and_they_apply_each_outcome_once(ten_due, settings, shards_run):
+    # Given ten due disputes, batches of 3, at most 2 batches a shard, 3 shards a run
+    settings.DEADLINE_SWEEP_MAX_BATCHES = 2
+    settings.DEADLINE_SWEEP_PARALLEL = 3
+
+    # When beat runs the periodic task once
+    assert enforce_deadlines_task.delay().get() == 3
+
+    # Then three shards ran and shared the work; each dispute got its instructions once
+    assert shards_run == [{"instructions_issued": 6}, {"instructions_issued": 4}, {}]
+    assert instructed(ten_due) == [True] * 10
+    events = DisputeEvent.objects.filter(actor=None)
+    assert Counter(events.values_list("dispute", "kind")) == Counter(
+        {(d.pk, "instructions_sent"): 1 for d in ten_due})
+    assert sorted(ReturnInstructions.objects.values_list("dispute", flat=True)) == [d.pk for d in ten_due]
+
+    # When it runs again: nothing is due, no shard is queued, nothing changes
+    before = everything()
+    assert enforce_deadlines_task.delay().get() == 0
+    assert shards_run == [{"instructions_issued": 6}, {"instructions_issued": 4}, {}]
+    assert everything() == before
+
+
+def test_with_nothing_due_the_periodic_task_queues_no_shard(settings, shards_run):
+    # Given a dispute whose seller has five days left (no reminder due either)
+    dispute = DisputeFactory(deadline_at=NOW + 5 * DAY)
+    before = everything()
+
+    assert enforce_deadlines_task.delay().get() == 0
+
+    assert shards_run == []
+    assert everything() == before
+    assert stored(dispute).state == S.AWAITING_SELLER
+
+
+def test_a_reminder_due_is_enough_for_the_periodic_task_to_queue_its_shards(settings, shards_run):
+    # Given a dispute whose seller has an hour left, not yet reminded; two shards a run
+    settings.DEADLINE_SWEEP_PARALLEL = 2
+    dispute = DisputeFactory(deadline_at=NOW + timedelta(hours=1))
+    SellerFactory(store=dispute.store)
+
+    assert enforce_deadlines_task.delay().get() == 2
+
+    assert shards_run == [{"reminders_sent": 1}, {}]
+    assert stored(dispute).reminded_deadline_at == NOW + timedelta(hours=1)
+    assert stored(dispute).state == S.AWAITING_SELLER
+    assert enforce_deadlines_task.delay().get() == 0
 
 
 # --- broker outage -----------------------------------------------------------------------------

@@ -89,7 +89,7 @@ def test_the_reader_is_you_and_the_other_party_is_named(client):
     client.force_login(seller)
     sellers_page = client.get(reverse("disputes:dispute_detail", args=[dispute.pk])).content.decode()
 
-    assert "Dispute opened</strong>\n      <span class=\"muted\">by you</span>" in buyers_timeline
+    assert 'Dispute opened</strong> <span class="muted">by you</span>' in buyers_timeline
     assert f"by {store}, the seller" in buyers_timeline
     assert "by the buyer" not in buyers_timeline
     assert "<header><strong>You</strong>" in buyers_page

@@ -182,8 +182,13 @@ DEFAULT_COUNTRY = env("DEFAULT_COUNTRY", default="RU")
 DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", default="RUB")
 BUYER_PROTECTION_DAYS = env.int("BUYER_PROTECTION_DAYS", default=15)
 CATALOG_PAGE_SIZE = env.int("CATALOG_PAGE_SIZE", default=24)
+# The catalog counts and numbers pages up to this many pages of goods, never the whole table:
+# past it the page says "more than N" and asks to narrow the choice.
+CATALOG_MAX_PAGES = env.int("CATALOG_MAX_PAGES", default=50)
 ORDERS_PAGE_SIZE = env.int("ORDERS_PAGE_SIZE", default=20)
 MAX_ORDER_QUANTITY = env.int("MAX_ORDER_QUANTITY", default=10)
+# Timeline entries, and messages, on one page of a dispute (the latest first; older ones a link away).
+DISPUTE_PAGE_SIZE = env.int("DISPUTE_PAGE_SIZE", default=20)
 
 # Content-Security-Policy (django-csp): every script, style, image, font and request from this
 # origin only; no inline script or style anywhere (the templates carry none, a test greps them,
@@ -277,6 +282,9 @@ DEADLINE_SWEEP_SECONDS = env.int("DEADLINE_SWEEP_SECONDS", default=60)
 DEADLINE_SWEEP_BATCH = env.int("DEADLINE_SWEEP_BATCH", default=1000)
 # Each periodic run works off at most this many batches; the next run continues.
 DEADLINE_SWEEP_MAX_BATCHES = env.int("DEADLINE_SWEEP_MAX_BATCHES", default=100)
+# Each periodic run with anything due queues this many shard tasks of the sweep, which lock
+# disjoint batches (SKIP LOCKED): up to this many workers share a backlog at once (at least 1).
+DEADLINE_SWEEP_PARALLEL = max(1, env.int("DEADLINE_SWEEP_PARALLEL", default=4))
 # A dispute past a deadline the sweep has not acted on this many minutes later shows in the
 # admin's "not processed by the sweep" queue (it should always be empty: the sweep is alive).
 SWEEP_GRACE_MINUTES = env.int("SWEEP_GRACE_MINUTES", default=15)

@@ -3,7 +3,7 @@ laptop default) and through Redis (production), with a worker running the task."
 from datetime import timedelta
 
 import pytest
-from celery import Celery
+from celery import Celery, current_app
 from celery.contrib.testing.worker import start_worker
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
@@ -32,8 +32,14 @@ def _one_expired_one_live_session() -> None:
 
 
 def _run_through_worker(app: Celery) -> int:
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        return app.send_task(TASK).get(timeout=30)
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            return app.send_task(TASK).get(timeout=30)
+    finally:
+        # start_worker makes its app the current and default one: later tests' shared tasks
+        # (refunds paid on commit) would go to this test's broker and never run.
+        project_app.set_current()
+        project_app.set_default()
 
 
 def test_beat_schedule_names_only_registered_tasks():
@@ -72,6 +78,7 @@ def test_task_round_trip_through_the_embedded_filesystem_broker(tmp_path):
 
     assert Session.objects.count() == 1
     assert Session.objects.get().expire_date > timezone.now()
+    assert current_app._get_current_object() is project_app  # the worker left the project's app current
 
 
 @pytest.mark.redis

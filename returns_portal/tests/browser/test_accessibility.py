@@ -22,6 +22,7 @@ from disputes.services import (
     dispute_counter_offer,
     dispute_escalate,
     dispute_inspect,
+    dispute_message_post,
     dispute_open,
     dispute_send_instructions,
     dispute_ship,
@@ -122,7 +123,7 @@ def submit_unchecked(portal, page, form: str, *, clear: tuple[str, ...] = (), st
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_every_page_passes_axe(portal, disputes, lang):
+def test_every_page_passes_axe(portal, disputes, lang, settings):
     buyer_ru = person("buyer_ru")
     local_line = Order.objects.get(number="DEMO-1001").lines.get()
     ua_line = Order.objects.get(number="DEMO-2001").lines.get()
@@ -170,6 +171,18 @@ def test_every_page_passes_axe(portal, disputes, lang):
         ("withdrawn", "buyer", buyer, "reopen"),
     ):
         audit(page, f"dispute page, {who}, {disputes[key].state} ({forms})", detail(disputes[key]))
+
+    # A long dispute in pages: the links to earlier and later entries and messages.
+    escalated, page_size = disputes["escalated"], settings.DISPUTE_PAGE_SIZE
+    for n, author in enumerate((person("buyer_ru"), person("seller"), person("buyer_ru"))):
+        dispute_message_post(dispute=escalated, author=author, body=f"Message {n}")
+    settings.DISPUTE_PAGE_SIZE = 2
+    audit(buyer, "dispute page, an older page of the timeline and the messages",
+          detail(escalated) + "?events=2&messages=2")
+    links = [buyer.locator("nav.list-pages a").nth(i).get_attribute("href") for i in range(3)]
+    assert links == [detail(escalated) + suffix for suffix in (
+        "?events=3&messages=2#timeline", "?messages=2#timeline", "?events=2#messages")]
+    settings.DISPUTE_PAGE_SIZE = page_size
 
     # Every form again, sent empty: the errors, and the fields that point at them.
     for key, page, verb, clear in (
