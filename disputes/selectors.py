@@ -1,6 +1,7 @@
 """Reads of disputes, always scoped to the person asking."""
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -15,7 +16,7 @@ from catalog.models import Category, Warehouse
 from orders.models import Order, OrderLine
 
 from .lifecycle import OPEN_STATES, Party, states_where
-from .models import CategoryCondition, Dispute, DisputeAttachment, DisputeEvent, DisputeMessage, ReturnInstructions
+from .models import Dispute, DisputeAttachment, DisputeEvent, DisputeMessage, ReturnInstructions
 from .rules.base import ChainResult
 from .rules.conditions import RETURN_CONDITIONS, ReturnCondition, conditions_for
 from .rules.eligibility import KIND_RETURN, ROUTE_LOCAL, DisputeFacts, EarlierDispute, check_eligibility
@@ -196,24 +197,34 @@ def return_destination(line: OrderLine) -> Warehouse | None:
     """Where a local return of this line goes: the seller's own return warehouse in the
     buyer's delivery country, else the marketplace's."""
     pair = (line.product.store_id, line.order.delivery_country)
-    return Warehouse.objects.first_return_points({pair}).get(pair)
+    destination = Warehouse.objects.first_return_points({pair}).get(pair)
+    if destination is not None and destination.store_id == line.product.store_id:
+        # The seller's own warehouse: its operator is the line's store, already read with the
+        # line, so the form naming the operator costs no query for it.
+        destination.store = line.product.store
+    return destination
 
 
 def enabled_condition_codes(category: Category) -> list[str]:
     """The return conditions checked for goods of ``category``, in catalogue order: each
     condition's default (DESIGN §2), overridden by the nearest staff switch
-    (``CategoryCondition``) on the category or one of its ancestors. Two queries."""
-    parents = dict(Category.objects.values_list("id", "parent_id"))
+    (``CategoryCondition``) on the category or one of its ancestors. One query: the category
+    tree with every switch on it."""
+    parents: dict[int, int | None] = {}
+    switches_on: dict[int, dict[str, bool]] = defaultdict(dict)
+    for pk, parent_id, code, enabled in Category.objects.order_by().values_list(
+            "id", "parent_id", "conditions__code", "conditions__enabled"):
+        parents[pk] = parent_id
+        if code is not None:
+            switches_on[pk][code] = enabled
     lineage: list[int] = []
     current: int | None = category.pk
     while current is not None and current not in lineage:
         lineage.append(current)
         current = parents.get(current)
     switches: dict[str, bool] = {}
-    rows = CategoryCondition.objects.filter(category_id__in=lineage).values_list("category_id", "code", "enabled")
-    nearest = {pk: depth for depth, pk in enumerate(lineage)}
-    for category_id, code, enabled in sorted(rows, key=lambda row: nearest[row[0]], reverse=True):
-        switches[code] = enabled  # nearer rows are applied last and win
+    for pk in reversed(lineage):  # the farthest ancestor first: nearer switches are applied last and win
+        switches.update(switches_on.get(pk, {}))
     defaults = {c.code for c in conditions_for(category_kind=category.kind,
                                                not_returnable_once_opened=category.not_returnable_once_opened)}
     return [c.code for c in RETURN_CONDITIONS if switches.get(c.code, c.code in defaults)]

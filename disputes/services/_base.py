@@ -212,17 +212,23 @@ def tell(
     (``STAFF``) or who pay refunds (``PAYERS``) — to the message it gets, with that dispute's
     parameters (its number, order number and item title are added). ``exclude`` (the person
     who acted) is not told; ``anchor`` points the link into the page (``#messages``). A query
-    per audience and one insert, however many disputes."""
+    for the buyers and the stores' people together, one per staff audience, and one insert,
+    however many disputes."""
     if not items:
         return []
-    buyers = set(User.objects.filter(pk__in={d.buyer_id for d, _p in items}, is_active=True)
-                 .values_list("pk", flat=True)) if BUYER in keys else set()
+    buyer_ids = {d.buyer_id for d, _p in items} if BUYER in keys else set()
+    store_ids = {d.store_id for d, _p in items} if SELLER in keys else set()
+    buyers: set[int] = set()
     members: dict[int, list[int]] = defaultdict(list)
-    if SELLER in keys:
+    if buyer_ids or store_ids:
         # The store's people: not the account its API keys act as (its systems learn by webhook).
-        for pk, store_id in User.objects.filter(store_id__in={d.store_id for d, _p in items}, is_active=True,
-                                                is_api_account=False).order_by("pk").values_list("pk", "store_id"):
-            members[store_id].append(pk)
+        people = User.objects.filter(Q(pk__in=buyer_ids) | Q(store_id__in=store_ids, is_api_account=False),
+                                     is_active=True).order_by("pk")
+        for pk, store_id, api_account in people.values_list("pk", "store_id", "is_api_account"):
+            if pk in buyer_ids:
+                buyers.add(pk)
+            if store_id in store_ids and not api_account:
+                members[store_id].append(pk)
     staff = {audience: staff_with(audience.removeprefix("staff:")) for audience in keys
              if audience.startswith("staff:")}
     skip = exclude.pk if exclude is not None else None

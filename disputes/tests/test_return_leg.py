@@ -539,7 +539,7 @@ def test_the_nearest_switch_up_the_tree_decides(switches, expected, django_asser
     for level, enabled in switches.items():
         CategoryCondition.objects.create(category=where[level], code="washed_worn_labels", enabled=enabled)
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         codes = selectors.enabled_condition_codes(jeans)
 
     assert codes == expected
