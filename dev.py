@@ -77,6 +77,17 @@ def _pins(requirements: Path) -> set[str]:
     return {line.split()[0].lower() for line in requirements.read_text().splitlines() if "==" in line.split(" ")[0]}
 
 
+def use_virtualenv(script: str, argv: list[str]) -> None:
+    """For the scripts under bench/, started with any Python 3.11+ (``python3 bench/pages.py``):
+    unless this is already .venv/'s Python, install requirements/test.txt there as `test` does
+    (the benches seed with the test factories) and run the script again with it."""
+    if Path(sys.prefix).resolve() == VENV.resolve():
+        return
+    ensure_venv(TESTING)
+    # bandit: this checkout's own virtualenv Python and the script the developer started.
+    os.execv(PYTHON, [str(PYTHON), script, *argv])  # nosec B606
+
+
 def serve() -> int:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "returns_portal.settings.local")}
     run(PYTHON, "manage.py", "migrate", "--noinput", env=env)

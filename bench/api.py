@@ -54,6 +54,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+if __name__ == "__main__":  # started with any Python: run again with .venv/'s (dev.py installs it)
+    from dev import use_virtualenv
+
+    use_virtualenv(__file__, sys.argv[1:])
 
 from bench.admin_data import seed  # noqa: E402 - needs ROOT on sys.path
 from bench.serving import PROXY_HEADERS, Page, arguments, configure, count_queries, measure, run, table  # noqa: E402

@@ -72,6 +72,10 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+if __name__ == "__main__":  # started with any Python: run again with .venv/'s (dev.py installs it)
+    from dev import use_virtualenv
+
+    use_virtualenv(__file__, sys.argv[1:])
 
 from bench.serving import PROXY_HEADERS, Gunicorn, configure, database_url, percentile, run  # noqa: E402
 from bench.sweep import Databases, release, use  # noqa: E402

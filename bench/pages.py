@@ -80,6 +80,10 @@ from statistics import median
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+if __name__ == "__main__":  # started with any Python: run again with .venv/'s (dev.py installs it)
+    from dev import use_virtualenv
+
+    use_virtualenv(__file__, sys.argv[1:])
 
 from bench.admin_data import seed as seed_disputes  # noqa: E402 - needs ROOT on sys.path
 from bench.serving import (  # noqa: E402

@@ -78,6 +78,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+if __name__ == "__main__":  # started with any Python: run again with .venv/'s (dev.py installs it)
+    from dev import use_virtualenv
+
+    use_virtualenv(__file__, sys.argv[1:])
 
 DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 # Settings the benchmark depends on, at the documented defaults unless the environment
