@@ -260,3 +260,25 @@ def test_a_missing_dispute_goes_back_to_the_admin_with_a_message(client, supervi
 
     assert response.status_code == 302
     assert client.get("/admin/disputes/dispute/abc/change/").status_code == 302
+
+
+@pytest.mark.parametrize("query", [{}, {"state__exact": "escalated", "q": "a <b>"}])
+def test_the_filters_written_in_python_are_the_html_djangos_template_writes(client, supervisor, query):
+    """DisputeChangeList.filters_html writes what ``admin/filter.html`` would (but blank lines):
+    a Django upgrade that changes the template fails here, not silently on the page."""
+    import re
+
+    from django.contrib.admin.templatetags.admin_list import admin_list_filter
+
+    bulk_disputes(4)
+    response = client.get(CHANGELIST, query)
+    assert response.status_code == 200
+    cl = response.context["cl"]
+    specs = [spec for spec in cl.filter_specs if spec.template == "admin/filter.html"]
+    assert len(specs) >= 3  # the state, kind, route... filters are of that template
+
+    def squeezed(html: str) -> str:
+        return re.sub(r"\s+", " ", html).replace("> <", "><").strip()
+
+    djangos = "".join(admin_list_filter(cl, spec) for spec in cl.filter_specs)  # renders spec.template
+    assert squeezed(cl.filters_html()) == squeezed(djangos)
