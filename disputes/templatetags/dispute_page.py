@@ -12,7 +12,6 @@ Everything shown is escaped by ``format_html`` (or ``linebreaksbr``, which escap
 """
 from django import template
 from django.template.defaultfilters import linebreaksbr
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -20,6 +19,7 @@ from django.utils.translation import gettext
 
 from disputes.models import Dispute
 from returns_portal import formatting
+from returns_portal.bulk_urls import url_by_pk
 from returns_portal.labels import choice_label
 from returns_portal.money import format_money
 
@@ -42,15 +42,6 @@ def _thumb(item, url: str) -> str:
 @register.simple_tag
 def thumb(item) -> str:
     return _thumb(item, item.get_absolute_url())
-
-
-def _file_urls(dispute_id: int):
-    """``item.get_absolute_url()`` for the files of one dispute, reversed once."""
-    sample = reverse("disputes:attachment", args=[dispute_id, 1])
-    head, marker, tail = sample.rpartition("/1/")
-    if not marker:  # an address of another shape: reverse each
-        return lambda item: item.get_absolute_url()
-    return lambda item: f"{head}/{item.pk}/{tail}"
 
 
 def _iso(moment) -> str:
@@ -79,9 +70,9 @@ def message_items(thread, viewer) -> str:
         files = message.attachments.all()
         thumbs = ""
         if files:
-            url_of = url_of or _file_urls(message.dispute_id)
+            url_of = url_of or url_by_pk("disputes:attachment", message.dispute_id)  # one dispute's files
             thumbs = format_html('<div class="thumbs">{}</div>',
-                                 format_html_join("", "{}", ((_thumb(item, url_of(item)),) for item in files)))
+                                 format_html_join("", "{}", ((_thumb(item, url_of(item.pk)),) for item in files)))
         body = format_html("<p>{}</p>", linebreaksbr(message.body)) if message.body else ""
         rows.append(format_html(
             '<article class="msg{}"><header><strong>{}</strong> <time class="muted small" datetime="{}">{}</time>'
