@@ -221,22 +221,22 @@ def format_money(amount: Decimal, currency: str) -> str:
     then a no-break space and the currency's sign ("5,990.00 ₽", "1 234 567,50 ₽", "1,000 ¥").
     An amount with more decimals than the currency is rounded half up for display.
     No currency: the number alone. Raises ``ValueError`` for NaN and infinities."""
-    if not amount.is_finite():
-        raise ValueError(f"Cannot show {amount} as money")
-    places = decimal_places(currency)
-    shown = number_format(round_money(amount, currency), decimal_pos=places, use_l10n=True, force_grouping=True)
-    sign = CURRENCY_SIGNS.get(currency, currency)
-    return f"{shown}\u00a0{sign}" if sign else shown
+    return money_formatter()(amount, currency)
 
 
 def money_formatter() -> Callable[[Decimal, str], str]:
     """``format_money`` for the active language as a function whose number formats are looked
     up once: a list of fifty amounts would otherwise look up the same three formats for each.
-    The same text as ``format_money``; a language with uneven digit groups gets ``format_money``."""
-    grouping = get_format("NUMBER_GROUPING")
-    if grouping != 3:
-        return format_money
-    separators = str.maketrans({",": get_format("THOUSAND_SEPARATOR"), ".": get_format("DECIMAL_SEPARATOR")})
+    Groups of three digits are written here; a language with other groups gets Django's
+    ``number_format``, which the shown text equals either way."""
+    if get_format("NUMBER_GROUPING") == 3:
+        separators = str.maketrans({",": get_format("THOUSAND_SEPARATOR"), ".": get_format("DECIMAL_SEPARATOR")})
+
+        def number(rounded: Decimal, places: int) -> str:
+            return f"{rounded:,f}".translate(separators)
+    else:
+        def number(rounded: Decimal, places: int) -> str:
+            return number_format(rounded, decimal_pos=places, use_l10n=True, force_grouping=True)
 
     def formatted(amount: Decimal, currency: str) -> str:
         if not amount.is_finite():
@@ -244,7 +244,7 @@ def money_formatter() -> Callable[[Decimal, str], str]:
         rounded = round_money(amount, currency)
         if rounded.is_zero():  # number_format shows no "-0.00"
             rounded = abs(rounded)
-        shown = f"{rounded:,f}".translate(separators)
+        shown = number(rounded, decimal_places(currency))
         sign = CURRENCY_SIGNS.get(currency, currency)
         return f"{shown}\u00a0{sign}" if sign else shown
 

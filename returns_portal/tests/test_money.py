@@ -8,9 +8,11 @@ import pytest
 from django import forms
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import translation
+from django.utils.formats import number_format
 
 from returns_portal.errors import DomainError, ErrorCode
 from returns_portal.money import (
+    CURRENCY_SIGNS,
     InvalidAmount,
     MoneyField,
     check_amount,
@@ -248,6 +250,15 @@ def test_amounts_are_shown_for_the_reader_in_the_currencys_places(language, amou
         assert format_money(Decimal(amount), currency) == expected
 
 
+def djangos_text(amount: Decimal, currency: str) -> str:
+    """The amount as Django's ``number_format`` writes it (what format_money wrote by itself before
+    it wrote groups of three itself), with the currency's sign."""
+    shown = number_format(round_money(amount, currency), decimal_pos=decimal_places(currency), use_l10n=True,
+                          force_grouping=True)
+    sign = CURRENCY_SIGNS.get(currency, currency)
+    return f"{shown}\u00a0{sign}" if sign else shown
+
+
 @pytest.mark.parametrize("language", ["en", "ru"])
 def test_the_formatter_of_a_list_shows_what_format_money_shows(language):
     amounts = ["0", "-0.001", "0.004", "0.005", "0.5", "7", "88.1", "999.995", "1000", "1234.565", "-1234.5",
@@ -257,6 +268,7 @@ def test_the_formatter_of_a_list_shows_what_format_money_shows(language):
         for currency in ["RUB", "JPY", "CNY", "USD", "XYZ", ""]:
             for amount in amounts:
                 assert formatted(Decimal(amount), currency) == format_money(Decimal(amount), currency), (amount, currency)
+                assert formatted(Decimal(amount), currency) == djangos_text(Decimal(amount), currency), (amount, currency)
         with pytest.raises(ValueError):
             formatted(Decimal("NaN"), "RUB")
 
