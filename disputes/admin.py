@@ -26,6 +26,7 @@ from returns_portal.admin_site import ReadOnlyAdmin
 from returns_portal.countries import Country
 from returns_portal.errors import DomainError
 from returns_portal.formatting import LocalDates
+from returns_portal.labels import choice_label
 from returns_portal.money import MoneyField, format_money, money_formatter
 
 from . import queues
@@ -120,7 +121,6 @@ def _words(language: str | None) -> dict:
                         for value, label in Dispute.State.choices},
         "who": {party: str(text) for party, text in WHO_ACTS.items()},
         "kind": {key: str(text) for key, text in SHORT_KIND.items()},
-        "country": {code: str(name) for code, name in Country.choices},
         "overdue_html": html.escape(str(_("overdue"))),
     }
 
@@ -190,7 +190,7 @@ class ListCells:
             "next_deadline": mark_safe(deadline),  # nosec B308, B703
             "who_acts": w["who"][who] if who else "—",
             "kind_route": w["kind"].get((kind, route)) or Dispute(kind=kind, route=route).kind_label,
-            "buyer_country": w["country"].get(country, country),
+            "buyer_country": choice_label(Country, country),
             "amount_shown": self.money(amount, currency),
             "opened": self.dates.local_date(created_at),
         })
