@@ -14,7 +14,8 @@ from disputes.models import Dispute
 from disputes.templatetags.dispute_lines import line_dispute
 from returns_portal.bulk_urls import url_by_pk
 from returns_portal.formatting import local_date
-from returns_portal.money import format_money
+from returns_portal.labels import choice_label
+from returns_portal.money import money_formatter
 
 from .models import Order, OrderLine
 
@@ -60,9 +61,9 @@ def _protection_note(order: Order, ends: str) -> str:
 def attach_line_rows(orders: Iterable[Order]) -> list[Order]:
     """Set ``order.line_rows``, and ``order.status_label``, on each order (lines and their
     disputes prefetched, as ``selectors.orders_for_buyer`` does). No queries. The choices'
-    labels are translated once here: ``get_FOO_display`` hashes every lazy label per call."""
-    order_statuses = {value: str(label) for value, label in Order.Status.choices}
-    dispute_states = {value: str(label) for value, label in Dispute.State.choices}
+    labels come from ``choice_label`` (``get_FOO_display`` hashes every lazy label per call)
+    and the money format is looked up once for the page."""
+    money = money_formatter()
     product_url, dispute_url, open_url = (url_by_pk("catalog:product_detail"), url_by_pk("disputes:dispute_detail"),
                                           url_by_pk("disputes:dispute_open"))
     orders = list(orders)
@@ -70,12 +71,12 @@ def attach_line_rows(orders: Iterable[Order]) -> list[Order]:
         ends = local_date(order.protection_ends_at) if order.protection_ends_at else ""
         may_open = order.status == Order.Status.DELIVERED and order.protection_open
         note = _protection_note(order, ends)
-        order.status_label = order_statuses[order.status]
+        order.status_label = choice_label(Order.Status, order.status)
         rows = []
         for line in order.lines.all():
             shown = {"line": line, "product_url": product_url(line.product_id),
-                     "unit_price": format_money(line.unit_price, order.currency),
-                     "line_total": format_money(line.line_total, order.currency)}
+                     "unit_price": money(line.unit_price, order.currency),
+                     "line_total": money(line.line_total, order.currency)}
             current = line_dispute(line)
             if current is None:
                 rows.append(LineRow(**shown, note=note,
@@ -83,7 +84,7 @@ def attach_line_rows(orders: Iterable[Order]) -> list[Order]:
                                     else ""))
                 continue
             dispute = current.dispute
-            state = dispute_states[dispute.state]
+            state = choice_label(Dispute.State, dispute.state)
             if current.status == "open":
                 label, why = _("Dispute #%(id)s") % {"id": dispute.pk}, ""
             elif current.status == "reopenable":
