@@ -21,7 +21,7 @@ from disputes.models import Dispute
 from returns_portal import formatting
 from returns_portal.bulk_urls import url_by_pk
 from returns_portal.labels import choice_label
-from returns_portal.money import format_money
+from returns_portal.money import money_formatter
 
 register = template.Library()
 
@@ -86,6 +86,7 @@ def message_items(thread, viewer) -> str:
 def desk_rows(rows) -> str:
     """The seller desk's ``<tr>`` per dispute: rows of (dispute, who must act, time left, the buyer's country)."""
     your_move = format_html('<br><span class="small">{}</span>', gettext("Your move"))
+    url, money = url_by_pk("disputes:dispute_detail"), money_formatter()  # once for the page
     out = []
     for dispute, who, left, country in rows:
         line, buyer = dispute.order_line, dispute.buyer
@@ -97,9 +98,9 @@ def desk_rows(rows) -> str:
             '<td>{}<br><span class="muted small">{}</span></td>'
             '<td>{}<br><span class="muted small">{}</span></td>'
             '<td>{}</td><td class="num">{}</td><td>{}{}</td><td>{}</td></tr>',
-            dispute.get_absolute_url(), dispute.pk, formatting.day_month(dispute.created_at),
+            url(dispute.pk), dispute.pk, formatting.day_month(dispute.created_at),
             line.title, line.order.number,
             buyer.get_full_name() or buyer.username, country,
-            dispute.kind_label, format_money(dispute.amount, dispute.currency),
+            dispute.kind_label, money(dispute.amount, dispute.currency),
             state_badge(dispute), your_move if who == "seller" else "", due))
     return mark_safe("\n".join(out))  # nosec B308, B703: each row is built by format_html
