@@ -42,6 +42,18 @@ class User(AbstractUser):
         blank=True,
         help_text=_("The language of the pages, notifications and e-mails this person reads; empty: the browser's."),
     )
+    display_name = models.CharField(
+        _("display name"),
+        max_length=150,
+        blank=True,
+        help_text=_("How the portal names this person to others; empty: first and last name, or the username."),
+    )
+    # Which e-mails this person gets, per kind (notifications.kinds). Those that move money
+    # (a refund decided or paid) are always sent; the bell shows everything either way.
+    email_reminders = models.BooleanField(_("deadline reminders by e-mail"), default=True)
+    email_messages = models.BooleanField(_("new messages by e-mail"), default=True)
+    email_outcomes = models.BooleanField(_("dispute updates and outcomes by e-mail"), default=True)
+    email_digest = models.BooleanField(_("weekly digest by e-mail (sellers)"), default=True)
     is_api_account = models.BooleanField(
         _("API account"),
         default=False,
@@ -52,6 +64,10 @@ class User(AbstractUser):
         swappable = "AUTH_USER_MODEL"
         verbose_name = _("user")
         verbose_name_plural = _("users")
+
+    def get_full_name(self) -> str:
+        """The display name the person chose, else first and last name (empty if neither)."""
+        return self.display_name.strip() or super().get_full_name()
 
     @property
     def role(self) -> "User.Role":

@@ -1,14 +1,12 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import views
-from .forms import LoginForm
 
 app_name = "accounts"
 
+# The portal's own account pages. Log in, log out, sign up, e-mail verification, password
+# reset and change, e-mail change and single sign-on are django-allauth's, under the same
+# /accounts/ prefix (returns_portal.urls), with their names (account_login, account_signup, ...).
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html", form_class=LoginForm),
-         name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", views.language_set, name="language_set"),
 ]

@@ -231,7 +231,7 @@ def log_in(browser: Browser, password: str, tally: Tally) -> bool:
     if status != 200 or token is None:
         tally.error("login GET", status)
         return False
-    body = urlencode({"csrfmiddlewaretoken": token.group(1), "username": browser.buyer.username,
+    body = urlencode({"csrfmiddlewaretoken": token.group(1), "login": browser.buyer.username,
                       "password": password}).encode()
     status, _, _ = browser.post("/accounts/login/", body, "application/x-www-form-urlencoded")
     if status != 302 or "sessionid" not in browser.cookies:

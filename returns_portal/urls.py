@@ -24,6 +24,7 @@ urlpatterns = [
          name="staff_api_token_revoke"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("notifications/", include("notifications.urls")),
     path("", include("api.urls")),

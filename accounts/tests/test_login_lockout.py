@@ -19,7 +19,7 @@ from accounts.tests.factories import BuyerFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 
-SITE_LOGIN = reverse("accounts:login")
+SITE_LOGIN = reverse("account_login")
 ADMIN_LOGIN = reverse("admin:login")
 ADMIN_INDEX = reverse("admin:index")
 PASSWORD = "secret-pass-123"  # the factories' password
@@ -164,7 +164,7 @@ def test_a_success_clears_the_count(client, clock):
     fail(client, buyer.username, LIMIT - 1)
     assert log_in(client, buyer.username, PASSWORD).status_code == 302
     assert not AccessAttempt.objects.filter(username=buyer.username).exists()
-    client.post(reverse("accounts:logout"))
+    client.post(reverse("account_logout"))
 
     failures = fail(client, buyer.username, LIMIT - 1)
     response = log_in(client, buyer.username, PASSWORD)

@@ -532,7 +532,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, dispute):
     file = client.get(file_url(dispute.attachments.get()))
 
     assert page.status_code == file.status_code == 302
-    assert page["Location"].startswith(reverse("accounts:login"))
+    assert page["Location"].startswith(reverse("account_login"))
 
 
 # --- withdraw, reopen, messages ----------------------------------------------------------

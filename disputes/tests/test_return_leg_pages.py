@@ -71,7 +71,7 @@ class FailingGateway:
 def signed_in(user) -> Client:
     """A browser of its own, signed in through the login page like a person would."""
     browser = Client()
-    response = browser.post(reverse("accounts:login"), {"username": user.username, "password": PASSWORD})
+    response = browser.post(reverse("account_login"), {"login": user.username, "password": PASSWORD})
     assert response.status_code == 302, "the login page refused the user"
     return browser
 
@@ -567,7 +567,7 @@ def test_an_anonymous_visitor_is_sent_to_sign_in(buyer, line):
     response = Client().post(action_url(dispute, "accept-rejection"))
 
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("accounts:login"))
+    assert response["Location"].startswith(reverse("account_login"))
     assert snapshot() == before
 
 

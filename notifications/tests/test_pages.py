@@ -61,11 +61,11 @@ def notification_queries(queries) -> list[str]:
 def test_anonymous_visitors_are_sent_to_log_in(client):
     notification = NotificationFactory()
 
-    assert client.get(LIST).url == f"{reverse('accounts:login')}?next={LIST}"
+    assert client.get(LIST).url == f"{reverse('account_login')}?next={LIST}"
     response = client.post(MARK_READ, {"id": notification.pk})
 
     assert response.status_code == 302
-    assert response.url.startswith(reverse("accounts:login"))
+    assert response.url.startswith(reverse("account_login"))
     notification.refresh_from_db()
     assert notification.read_at is None
 

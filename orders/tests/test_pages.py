@@ -111,7 +111,7 @@ def test_anonymous_buy_now_is_sent_to_log_in(client, product):
     response = client.post(buy_url(product), {"quantity": "1"})
 
     assert response.status_code == 302
-    assert response.url == f"{reverse('accounts:login')}?next={buy_url(product)}"
+    assert response.url == f"{reverse('account_login')}?next={buy_url(product)}"
     assert_no_order_rows()
 
 
@@ -129,7 +129,7 @@ def test_anonymous_my_orders_is_sent_to_log_in(client):
     response = client.get(ORDER_LIST)
 
     assert response.status_code == 302
-    assert response.url == f"{reverse('accounts:login')}?next={ORDER_LIST}"
+    assert response.url == f"{reverse('account_login')}?next={ORDER_LIST}"
 
 
 def test_a_seller_gets_403_on_my_orders(client):
@@ -364,7 +364,7 @@ def test_anonymous_seller_desk_is_sent_to_log_in(client):
     response = client.get(SELLER_DESK)
 
     assert response.status_code == 302
-    assert response.url == f"{reverse('accounts:login')}?next={SELLER_DESK}"
+    assert response.url == f"{reverse('account_login')}?next={SELLER_DESK}"
 
 
 # --- Query budgets -------------------------------------------------------------------------

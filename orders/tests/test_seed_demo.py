@@ -94,7 +94,7 @@ def test_the_demo_staff_user_is_staff():
 def test_buyer_ru_logs_in_with_the_demo_password_and_sees_delivered_orders(client):
     seed()
 
-    login = client.post(reverse("accounts:login"), {"username": "buyer_ru", "password": "returns-demo"})
+    login = client.post(reverse("account_login"), {"login": "buyer_ru", "password": "returns-demo"})
     assert login.status_code == 302
     response = client.get(reverse("orders:order_list"))
 

@@ -50,6 +50,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "axes",
+    # Accounts (issue 14): sign-up, verification, reset, e-mail change; single sign-on by OpenID Connect.
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
 ]
 
 MIDDLEWARE = [
@@ -64,6 +69,7 @@ MIDDLEWARE = [
     "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     # Last: it turns a log-in that axes refused into accounts.lockout.lockout_response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -114,8 +120,10 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Login by e-mail address or username (allauth's forms), and single sign-on.
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
-LOGIN_URL = "accounts:login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "catalog:product_list"
 LOGOUT_REDIRECT_URL = "catalog:product_list"
 AUTH_PASSWORD_VALIDATORS = [
@@ -124,6 +132,39 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Accounts by django-allauth (issue 14). Buyers sign up themselves and verify their e-mail address
+# before they can log in; they log in by e-mail address or username. Store members are invited
+# by their store (accounts.invitations), never self-registered into one.
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email", "username"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_CHANGE_EMAIL = True  # one address per account; a new one replaces it once verified
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False  # a link scanner's GET confirms nothing; the page has a button
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = env.int("ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS", default=3)
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+ACCOUNT_LOGOUT_REDIRECT_URL = "catalog:product_list"
+ACCOUNT_PRESERVE_USERNAME_CASING = False
+# Requests per period, counted in the default cache (Redis in production): sign-up and password
+# reset per address and per e-mail address, on top of the login lockout (django-axes, below).
+ACCOUNT_RATE_LIMITS = {
+    "signup": env("RATE_LIMIT_SIGNUP", default="10/h/ip"),
+    "reset_password": env("RATE_LIMIT_PASSWORD_RESET", default="10/h/ip,3/h/key"),
+    "reset_password_from_key": "20/m/ip",
+    "confirm_email": "1/3m/key",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+}
+SOCIALACCOUNT_LOGIN_ON_GET = False  # "Sign in with ..." is a POST (no login started by a link)
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never take over a local account by a matching address
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_STORE_TOKENS = False
 
 LANGUAGE_CODE = env("LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", _("English")), ("ru", _("Russian"))]
@@ -151,6 +192,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Returns portal <noreply@
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Scheme and host of the links in e-mails (no trailing slash), e.g. https://returns.example.com
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# The scheme of the links allauth puts in its e-mails (verification, password reset).
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https:") else "http"
 
 # Celery. The default broker is kombu's filesystem transport under var/, so a laptop
 # needs no broker server; production sets CELERY_BROKER_URL=redis://...

@@ -173,8 +173,8 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "catalog:product_list": same(everyone(200)),
     "catalog:product_detail": same(everyone(200)),
     "catalog:country_set": post_only(everyone(302)),
-    "accounts:login": same(everyone(200)),
-    "accounts:logout": post_only(everyone(302)),
+    "account_login": same(everyone(200)),
+    "account_logout": post_only(everyone(302)),
     "accounts:language_set": post_only(everyone(400)),  # no language chosen
     "admin:login": {"GET": roles(200, 200, 200, 200, 200, 302, 302, 302), "POST": everyone(200)},
     "admin:logout": {"GET": roles(302, 302, 302, 302, 302, 405, 405, 405), "POST": everyone(302)},

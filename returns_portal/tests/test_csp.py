@@ -49,7 +49,7 @@ def staff(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("name", ["catalog:product_list", "accounts:login", "admin:login", "api:docs"])
+@pytest.mark.parametrize("name", ["catalog:product_list", "account_login", "admin:login", "api:docs"])
 def test_pages_carry_the_policy_and_refuse_to_be_framed(client, name):
     response = client.get(reverse(name))
     assert response.status_code == 200

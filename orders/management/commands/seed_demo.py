@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services import user_email_mark_verified
 from catalog.models import Category, Product, Stock, Store, Warehouse
 from disputes.models import Dispute
 from disputes.services import dispute_open
@@ -185,6 +186,7 @@ class Command(BaseCommand):
         if created:
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
+        user_email_mark_verified(user=user)  # the demo's addresses are taken as verified
         return user
 
     def _order(self, number, buyer, product, quantity, status, last_step_at) -> Order:

@@ -118,8 +118,8 @@ class Portal:
             page.fill("#id_password", DEMO_PASSWORD)
             self.submit(page, "#login-form", lands_on=reverse("admin:index"))
         elif username:
-            self.goto(page, reverse("accounts:login"))
-            page.fill("#id_username", username)
+            self.goto(page, reverse("account_login"))
+            page.fill("#id_login", username)
             page.fill("#id_password", DEMO_PASSWORD)
             self.submit(page, "main form:has(#id_password)", lands_on=reverse(settings.LOGIN_REDIRECT_URL))
         return page

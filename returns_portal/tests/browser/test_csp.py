@@ -54,7 +54,7 @@ def test_the_catalog_tree_and_the_printable_slip_need_no_inline_style_or_script(
 
 def test_the_harness_sees_a_violation(portal):
     page = portal.visitor()
-    portal.goto(page, reverse("accounts:login"))
+    portal.goto(page, reverse("account_login"))
     page.evaluate("""() => {
       const script = document.createElement("script");
       script.textContent = "window.injected = true";
