@@ -13,6 +13,8 @@ SOCIALACCOUNT_PROVIDERS). What happens when someone signs in with it:
   person is told plainly to log in with their password (they own the address, so nothing is
   revealed to a stranger); when it does not, allauth's enumeration-proof path runs: the page says
   a verification e-mail was sent, and the address's owner is told by e-mail.
+- Staff accounts (and a store's API account) never sign in this way, nor connect a provider's
+  account: staff reach the admin, by their password only.
 - An account locked out by failed password log-ins (django-axes) is locked out here too: the
   callback answers with the lockout page (429), as the login form would.
 """
@@ -22,7 +24,7 @@ from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.models import EmailAddress
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
-from allauth.socialaccount.models import SocialLogin
+from allauth.socialaccount.models import SocialApp, SocialLogin
 from allauth.socialaccount.providers.base import AuthProcess
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
@@ -85,7 +87,33 @@ def locked_out(request: HttpRequest, user) -> bool:
     return any(AxesProxyHandler.is_locked(request, credentials={"username": name}) for name in names if name)
 
 
+def password_only(user) -> bool:
+    """Staff reach the admin, and a store's API account acts for the store: they never sign in
+    through another service, whose account the portal does not control."""
+    return user.is_staff or user.is_superuser or user.is_api_account
+
+
+def password_only_response(request: HttpRequest):
+    return render(request, "socialaccount/password_only.html", status=403)
+
+
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def list_apps(self, request, provider=None, client_id=None) -> list[SocialApp]:
+        """The providers of SOCIALACCOUNT_PROVIDERS only (built from the environment): allauth's
+        SocialApp table is never read (nor shown in the admin), so no row there adds a provider."""
+        apps = []
+        for provider_class_id, configuration in settings.SOCIALACCOUNT_PROVIDERS.items():
+            for app_configuration in configuration.get("APPS", []):
+                app = SocialApp(provider=provider_class_id, **{
+                    key: app_configuration[key] for key in ("provider_id", "name", "client_id", "secret", "settings")
+                    if key in app_configuration})
+                if client_id and app.client_id != client_id:
+                    continue
+                if provider and provider not in (app.provider_id, app.provider):
+                    continue
+                apps.append(app)
+        return apps
+
     def populate_user(self, request, sociallogin, data):
         """The account a first sign-in creates (unsaved here; a returning person's account is
         looked up instead and keeps what it holds)."""
@@ -119,8 +147,13 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
 
     def pre_social_login(self, request, sociallogin):
         if sociallogin.state.get("process") == AuthProcess.CONNECT:
-            return  # already logged in: the account is connected to the person asking
+            # Already logged in: the provider's account is to be connected to the person asking.
+            if password_only(request.user):
+                raise ImmediateHttpResponse(password_only_response(request))
+            return
         if sociallogin.is_existing:
+            if password_only(sociallogin.user):
+                raise ImmediateHttpResponse(password_only_response(request))
             if locked_out(request, sociallogin.user):
                 raise ImmediateHttpResponse(lockout_response(request))
             return

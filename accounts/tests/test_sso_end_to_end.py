@@ -226,3 +226,48 @@ def test_a_callback_with_a_forged_state_is_refused_and_creates_nothing(portal):
     assert signed_in_user(session, portal) == 302
     assert User.objects.count() == 0 and SocialAccount.objects.count() == 0
 
+
+
+def test_a_staff_account_never_signs_in_through_the_provider(portal):
+    first, answer, _before = sign_in(portal, "aigerim")
+    assert answer.status_code == 302
+    User.objects.update(is_staff=True)  # made staff in the admin later
+
+    session, answer, _before = sign_in(portal, "aigerim")
+
+    assert answer.status_code == 403
+    assert "sign in to the returns portal with their password only" in answer.text
+    assert session.get(portal + "/admin/", allow_redirects=False).headers["Location"].startswith("/admin/login/")
+
+
+def test_an_unverified_address_of_an_account_here_reveals_nothing_and_takes_nothing_over(portal):
+    owner = BuyerFactory(email="owner@example.com", country="UA", language="en")
+
+    session, answer, _before = sign_in(portal, "taken_unverified")
+
+    # The same answer as for an address nobody here holds (test above): "check your e-mail".
+    assert answer.status_code == 302 and answer.headers["Location"] == "/accounts/confirm-email/"
+    assert signed_in_user(session, portal) == 302
+    assert list(User.objects.values_list("pk", flat=True)) == [owner.pk]
+    assert SocialAccount.objects.count() == 0
+    assert [message.to for message in mail.outbox] == [["owner@example.com"]]  # the owner is told
+
+
+def test_without_an_address_from_the_provider_the_sign_up_form_asks_for_one(portal):
+    session, answer, _before = sign_in(portal, "nomail")
+
+    assert answer.status_code == 302 and answer.headers["Location"] == "/accounts/3rdparty/signup/"
+    page = session.get(portal + answer.headers["Location"])
+    assert page.status_code == 200 and "You signed in with Marketplace" in page.text
+    form = form_with(page.text, "email")
+    posted = session.post(portal + form["action"], allow_redirects=False, data={
+        **form["fields"], "email": "nomail@example.org", "username": "nomail",
+        "csrfmiddlewaretoken": session.cookies["csrftoken"]})
+
+    assert posted.status_code == 302 and posted.headers["Location"] == "/accounts/confirm-email/"
+    user = User.objects.get()
+    assert (user.username, user.email, user.country, user.language) == ("nomail", "nomail@example.org", "RU", "ru")
+    assert (user.display_name, user.is_buyer, user.has_usable_password()) == ("Nomail Person", True, False)
+    assert list(EmailAddress.objects.values_list("email", "verified")) == [("nomail@example.org", False)]
+    assert SocialAccount.objects.get().user == user
+    assert [message.to for message in mail.outbox] == [["nomail@example.org"]]

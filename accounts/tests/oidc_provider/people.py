@@ -16,4 +16,9 @@ PEOPLE = {
     # An address that an account on the portal already holds (the tests create it there).
     "taken": {"name": "Taken Address", "email": "owner@example.com", "email_verified": True,
               "locale": "en", "country": "RU"},
+    # An address of an account on the portal that the provider has not verified either.
+    "taken_unverified": {"name": "Not The Owner", "email": "owner@example.com", "email_verified": False,
+                         "locale": "en", "country": "RU"},
+    # No e-mail address at all: the portal asks for one on its sign-up form.
+    "nomail": {"name": "Nomail Person", "locale": "ru", "country": "RU"},
 }

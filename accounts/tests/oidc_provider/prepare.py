@@ -22,7 +22,7 @@ def main(client_id: str, client_secret: str, redirect_uri: str, require_consent:
     call_command("migrate", verbosity=0)
     call_command("creatersakey")
     for username, person in PEOPLE.items():
-        User.objects.create_user(username=username, email=person["email"], password=PASSWORD)
+        User.objects.create_user(username=username, email=person.get("email", ""), password=PASSWORD)
     client = Client.objects.create(name="Returns portal", client_type="confidential", client_id=client_id,
                                    client_secret=client_secret, require_consent=require_consent,
                                    reuse_consent=False)
