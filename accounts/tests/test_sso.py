@@ -3,6 +3,13 @@ built from the environment, how claims become a country and a language, the page
 configured and when it is, the connected accounts page and the admin."""
 from __future__ import annotations
 
+import json
+import os
+import subprocess  # nosec B404 - the settings module in a process of its own
+import sys
+import tempfile
+from pathlib import Path
+
 import pytest
 from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from django.contrib import admin
@@ -265,3 +272,41 @@ def test_sso_templates_render_in_russian(configured):
     with translation.override("ru"):
         page = Client(HTTP_ACCEPT_LANGUAGE="ru").get(reverse("socialaccount_login_cancelled"))
     assert "Вернуться ко входу" in page.content.decode()
+
+
+# --- The settings module reads the environment ----------------------------------------------------
+
+def settings_in_a_process(environment: dict) -> subprocess.CompletedProcess:
+    script = ("import json; from django.conf import settings as s; "
+              "print(json.dumps([s.SOCIALACCOUNT_PROVIDERS, s.CONTENT_SECURITY_POLICY['DIRECTIVES']['form-action']]))")
+    return subprocess.run(  # nosec B603 - this interpreter, fixed arguments
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=settings_module_root(),
+        env={"PATH": os.environ.get("PATH", ""), "ENV_FILE": "", "DJANGO_SETTINGS_MODULE": "returns_portal.settings.base",
+             "VAR_DIR": tempfile.mkdtemp(prefix="sso-settings-"), **environment})
+
+
+def settings_module_root() -> str:
+    return str(Path(__file__).resolve().parent.parent.parent)
+
+
+def test_the_settings_build_the_provider_and_the_csp_form_action_from_the_environment():
+    done = settings_in_a_process(ENVIRONMENT)
+
+    assert done.returncode == 0, done.stderr
+    providers, form_action = json.loads(done.stdout)
+    assert providers == sso_providers(ENVIRONMENT)
+    assert form_action == ["'self'", "https://id.marketplace.example"]
+
+
+def test_the_settings_without_sso_have_no_provider_and_form_action_self_only():
+    done = settings_in_a_process({})
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [{}, ["'self'"]]
+
+
+def test_a_half_configuration_stops_the_start_up():
+    done = settings_in_a_process({**ENVIRONMENT, "SSO_SERVER_URL": "http://id.marketplace.example"})
+
+    assert done.returncode != 0
+    assert "ImproperlyConfigured: SSO_SERVER_URL must be an https:// URL" in done.stderr
