@@ -152,10 +152,12 @@ def test_configured_the_login_page_offers_the_button_as_a_post(client, configure
     ("en", "Sign in with Marketplace", "Continue"),
     ("ru", "Войти через Marketplace", "Продолжить"),
 ])
-def test_the_get_of_the_button_address_asks_to_confirm_and_starts_nothing(configured, language, title, button):
+def test_the_get_of_the_button_address_asks_to_confirm_and_starts_nothing(configured, language, title, button,
+                                                                          django_assert_max_num_queries):
     client = Client(HTTP_ACCEPT_LANGUAGE=language)
 
-    page = client.get(reverse("openid_connect_login", kwargs={"provider_id": "marketplace"}))
+    with django_assert_max_num_queries(1):
+        page = client.get(reverse("openid_connect_login", kwargs={"provider_id": "marketplace"}))
 
     html = page.content.decode()
     assert page.status_code == 200
