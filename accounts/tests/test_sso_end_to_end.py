@@ -81,8 +81,8 @@ def start(session: requests.Session, portal: str) -> requests.Response:
                         allow_redirects=False)
 
 
-def at_provider(session: requests.Session, authorize_url: str, username: str) -> str:
-    """Logs in at the provider and consents; returns the provider's redirect back to the portal."""
+def at_provider(session: requests.Session, authorize_url: str, username: str, consent: bool = True) -> str:
+    """Logs in at the provider and consents (or declines); returns the provider's redirect back to the portal."""
     page = session.get(authorize_url)  # not logged in there: its login form
     form = form_with(page.text, "username")
     fields = {**form["fields"], "username": username, "password": PASSWORD}
@@ -91,7 +91,8 @@ def at_provider(session: requests.Session, authorize_url: str, username: str) ->
     page = session.get(urljoin(page.url, answer.headers["Location"]), allow_redirects=False)
     if page.status_code == 200:  # the consent page
         form = form_with(page.text, "client_id")
-        page = session.post(urljoin(page.url, form["action"]), data={**form["fields"], "allow": "Authorize"},
+        decision = {"allow": "Authorize"} if consent else {}
+        page = session.post(urljoin(page.url, form["action"]), data={**form["fields"], **decision},
                             allow_redirects=False)
     assert page.status_code == 302, page.text[:500]
     return page.headers["Location"]
@@ -107,8 +108,8 @@ def sign_in(portal: str, username: str, session: requests.Session | None = None)
     return session, answer, before
 
 
-def signed_in_user(session: requests.Session, portal: str) -> str | None:
-    """Who the portal's header names (the page as the person sees it)."""
+def signed_in_user(session: requests.Session, portal: str) -> int:
+    """The status of a buyer's page (My orders): 200 signed in as a buyer, 302 to the login page when not."""
     page = session.get(portal + "/orders/", allow_redirects=False)
     return page.status_code
 
@@ -271,3 +272,17 @@ def test_without_an_address_from_the_provider_the_sign_up_form_asks_for_one(port
     assert list(EmailAddress.objects.values_list("email", "verified")) == [("nomail@example.org", False)]
     assert SocialAccount.objects.get().user == user
     assert [message.to for message in mail.outbox] == [["nomail@example.org"]]
+
+
+def test_declining_at_the_provider_cancels_and_creates_nothing(portal):
+    session = requests.Session()
+    redirect = start(session, portal)
+    back = at_provider(session, redirect.headers["Location"], "aigerim", consent=False)
+    assert "error=access_denied" in back
+
+    answer = session.get(back)
+
+    assert answer.status_code == 200 and answer.url == portal + "/accounts/3rdparty/login/cancelled/"
+    assert "You cancelled signing in with your marketplace account" in answer.text
+    assert signed_in_user(session, portal) == 302
+    assert User.objects.count() == 0 and SocialAccount.objects.count() == 0
