@@ -21,13 +21,23 @@ from django.utils.functional import Promise
 from returns_portal.money import format_money
 from returns_portal.formatting import local_datetime
 
+from .kinds import Kind
+
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Message:
+    """A notification's words, and its kind (``kinds.Kind``): which of the recipient's e-mail
+    choices decides whether it is e-mailed. The kind is required, so no message goes without one."""
+
     subject: Promise | str
     body: Promise | str
+    kind: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in Kind.values:
+            raise ValueError(f"{self.kind!r} is not a kind of notification ({', '.join(Kind.values)}).")
 
 
 Formatter = Callable[[Any, Mapping[str, Any]], str]
@@ -46,6 +56,18 @@ def register(messages: Mapping[str, Message], formatters: Mapping[str, Formatter
 
 def is_registered(key: str) -> bool:
     return key in _MESSAGES
+
+
+def registered() -> dict[str, Message]:
+    """Every registered message by key (a copy)."""
+    return dict(_MESSAGES)
+
+
+def kind_of(key: str) -> str:
+    """The kind of message ``key``; a key this release does not know counts as an outcome
+    (an update about the person's affairs, which they may turn off)."""
+    message = _MESSAGES.get(key)
+    return message.kind if message is not None else Kind.OUTCOME
 
 
 class _Values(dict):
@@ -95,11 +117,12 @@ def money_param(value: str, params: Mapping[str, Any]) -> str:
     return format_money(Decimal(value), params.get("currency", ""))
 
 
-# A message written out in full before messages had keys (kept as it was stored).
+# A message written out in full before messages had keys (kept as it was stored): those were
+# updates on a dispute, so they are outcomes.
 TEXT = "notifications.text"
 
 register(
-    {TEXT: Message("%(subject)s", "%(body)s")},
+    {TEXT: Message("%(subject)s", "%(body)s", Kind.OUTCOME)},
     {
         "deadline": date_param,
         "ship_by": date_param,

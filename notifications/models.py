@@ -14,7 +14,9 @@ class Notification(models.Model):
     It stores a message key and its parameters; the words are rendered when it is read,
     in the reader's language (``messages.py``).
     ``emailed_at`` is set when a worker claims the row for sending (and cleared again if
-    sending fails), so a NULL there means "still owed an e-mail".
+    sending fails). ``email_skipped_at`` is set instead when the recipient had turned this kind
+    of e-mail off (``kinds``): the notification stays under the bell, no e-mail is owed. A row
+    with both NULL is "still owed an e-mail".
     """
 
     recipient = models.ForeignKey(
@@ -34,6 +36,9 @@ class Notification(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
     emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+    email_skipped_at = models.DateTimeField(
+        _("not e-mailed (by choice) at"), null=True, blank=True,
+        help_text=_("When the e-mail was not sent because the recipient had turned this kind of e-mail off."))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -43,7 +48,8 @@ class Notification(models.Model):
             # The bell (unread count) and the list page, newest first.
             models.Index(fields=["recipient", "read_at", "-created_at"], name="notif_recipient_read_idx"),
             # The resend sweep only ever looks at the few rows still owed an e-mail.
-            models.Index(fields=["created_at"], condition=Q(emailed_at__isnull=True), name="notif_email_owed_idx"),
+            models.Index(fields=["created_at"], condition=Q(emailed_at__isnull=True, email_skipped_at__isnull=True),
+                         name="notif_email_owed_idx"),
         ]
 
     def __str__(self) -> str:

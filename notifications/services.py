@@ -4,18 +4,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.conf import settings
-from django.core.mail import send_mail
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.text import Truncator
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.models import User
 from returns_portal.jobs import enqueue_on_commit
 
-from .messages import is_registered
+from .emails import notification_email
+from .kinds import CHOICE_FIELDS, wants_email
+from .messages import is_registered, kind_of
 from .models import Notification
 
 logger = logging.getLogger(__name__)
@@ -25,7 +22,6 @@ logger = logging.getLogger(__name__)
 RESEND_AFTER = timedelta(minutes=1)
 RESEND_GIVE_UP_AFTER = timedelta(days=2)
 RESEND_BATCH_SIZE = 200
-SUBJECT_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -93,26 +89,31 @@ def notification_email_send(*, notification_id: int) -> bool:
 
     Safe to run twice or concurrently: a conditional UPDATE claims the row and only the
     caller whose UPDATE changed it sends. Nothing is sent (and nothing claimed) for an
-    inactive recipient or one without an e-mail address. If rendering or sending fails,
+    inactive recipient or one without an e-mail address. If the recipient turned this
+    kind of e-mail off (``kinds``; money is always sent), nothing is sent and the row is
+    marked ``email_skipped_at``: it stays under the bell and is owed no e-mail, now or
+    later, whatever the recipient chooses afterwards. If rendering or sending fails,
     the claim is released (``emailed_at`` back to NULL) and the error re-raised, so the
     task can retry and the resend sweep still sees the row.
     """
-    notification = (
-        Notification.objects.select_related("recipient").filter(pk=notification_id, emailed_at__isnull=True).first()
-    )
+    owed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True, email_skipped_at__isnull=True)
+    notification = owed.select_related("recipient").first()
     if notification is None or not _can_receive_email(notification.recipient):
         return False
-    claimed_at = timezone.now()
+    now = timezone.now()
     # Only this table's columns in the WHERE (a filter on the recipient would make Django
     # write ``pk IN (subquery)``): a concurrent claim waits for the row lock, re-checks
-    # ``emailed_at IS NULL`` on the updated row and changes nothing.
-    claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(emailed_at=claimed_at)
+    # both columns on the updated row and changes nothing.
+    if not wants_email(notification.recipient, kind_of(notification.key)):
+        owed.update(email_skipped_at=now)
+        return False
+    claimed = owed.update(emailed_at=now)
     if not claimed:
         return False
     try:
-        _send_email(notification)
+        notification_email(notification).send(fail_silently=False)
     except Exception:
-        Notification.objects.filter(pk=notification_id, emailed_at=claimed_at).update(emailed_at=None)
+        Notification.objects.filter(pk=notification_id, emailed_at=now).update(emailed_at=None)
         raise
     return True
 
@@ -128,6 +129,7 @@ def notification_emails_resend(*, limit: int = RESEND_BATCH_SIZE) -> int:
     owed = (
         Notification.objects.filter(
             emailed_at__isnull=True,
+            email_skipped_at__isnull=True,
             created_at__lt=now - RESEND_AFTER,
             created_at__gte=now - RESEND_GIVE_UP_AFTER,
             recipient__is_active=True,
@@ -145,32 +147,13 @@ def notification_emails_resend(*, limit: int = RESEND_BATCH_SIZE) -> int:
     return sent
 
 
-def _send_email(notification: Notification) -> None:
-    recipient = notification.recipient
-    # In the recipient's language, whatever language the sender, the sweep or the worker ran in.
-    with translation.override(recipient.reading_language):
-        _send_email_as_read(notification)
-
-
-def _send_email_as_read(notification: Notification) -> None:
-    recipient = notification.recipient
-    path = notification.url or reverse("notifications:list")
-    message = render_to_string(
-        "notifications/email.txt",
-        {
-            "notification": notification,
-            "recipient_name": recipient.get_full_name() or recipient.username,
-            "link": settings.SITE_URL.rstrip("/") + path,
-        },
-    )
-    send_mail(_one_line(notification.subject, SUBJECT_LENGTH), message, None, [recipient.email],
-              fail_silently=False)
-
-
-def _one_line(subject: str, limit: int) -> str:
-    """A subject is an e-mail header: one line, cut to a readable length."""
-    subject = " ".join(str(subject).split())
-    return subject if len(subject) <= limit else Truncator(subject).chars(limit)
+def email_kind_turn_off(*, user_id: int, kind: str) -> bool:
+    """Turn e-mails of ``kind`` off for user ``user_id`` (the one-click unsubscribe); True if the
+    user exists. Turning off what is already off changes nothing. Refuses (``ValueError``) a kind
+    nobody may turn off (money)."""
+    if kind not in CHOICE_FIELDS:
+        raise ValueError(f"E-mails of kind {kind!r} cannot be turned off.")
+    return User.objects.filter(pk=user_id).update(**{CHOICE_FIELDS[kind]: False}) > 0
 
 
 def _can_receive_email(user: User) -> bool:

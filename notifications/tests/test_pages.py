@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.tests.factories import BuyerFactory, SellerFactory, StaffFactory
+from notifications.kinds import Kind
 from notifications.messages import TEXT, Message
 from notifications.models import Notification
 from notifications.tests.factories import NotificationFactory
@@ -120,7 +121,8 @@ def test_the_list_pages_by_thirty(client, buyer):
 
 
 def test_the_list_renders_each_message_from_its_key_and_params(client, buyer, register_messages):
-    register_messages({"notifications_tests.refund": Message("Refund for %(order)s", "%(amount)s, %(note)s")})
+    register_messages({"notifications_tests.refund": Message(
+        "Refund for %(order)s", "%(amount)s, %(note)s", Kind.OUTCOME)})
     tricky = "50% <b>off</b> %(amount)s %s"
     Notification.objects.create(
         recipient=buyer, key="notifications_tests.refund", url="/orders/42/", created_at=T0,
@@ -343,7 +345,7 @@ def test_admin_lists_filters_searches_and_shows_notifications_read_only(staff_cl
 
 
 def test_admin_shows_rendered_messages_and_searches_by_key(staff_client, register_messages):
-    register_messages({"notifications_tests.paid": Message("Refund of %(amount)s paid", "")})
+    register_messages({"notifications_tests.paid": Message("Refund of %(amount)s paid", "", Kind.OUTCOME)})
     text = NotificationFactory(subject="Return instructions sent")
     paid = NotificationFactory(key="notifications_tests.paid", params={"amount": "1500", "currency": "RUB"})
     unknown = NotificationFactory(key="disputes.gone_in_this_release", params={})

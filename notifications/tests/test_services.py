@@ -7,6 +7,7 @@ from django.db import transaction
 from kombu.exceptions import OperationalError
 
 from accounts.tests.factories import BuyerFactory, SellerFactory
+from notifications.kinds import Kind
 from notifications.messages import TEXT, Message
 from notifications.models import Notification
 from notifications.services import EMAIL_CHUNK, Draft, notifications_mark_read, notify, notify_many
@@ -237,7 +238,8 @@ def test_a_long_or_multi_line_subject_is_kept_whole_and_folded_and_cut_only_in_t
 
 @pytest.fixture
 def shipped(register_messages):
-    register_messages({SHIPPED: Message("Order %(order)s was shipped", "Refund of %(amount)s by %(deadline)s.")})
+    register_messages({SHIPPED: Message(
+        "Order %(order)s was shipped", "Refund of %(amount)s by %(deadline)s.", Kind.OUTCOME)})
     return SHIPPED
 
 

@@ -203,6 +203,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Returns portal <noreply@
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Scheme and host of the links in e-mails (no trailing slash), e.g. https://returns.example.com
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# How long the one-click unsubscribe link in an e-mail works (notifications.unsubscribe).
+UNSUBSCRIBE_LINK_DAYS = env.int("UNSUBSCRIBE_LINK_DAYS", default=90)
 # The scheme of the links allauth puts in its e-mails (verification, password reset).
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https:") else "http"
 
