@@ -6,6 +6,7 @@ from django.conf import settings
 
 from returns_portal.errors import DomainError
 
+from . import digest
 from .models import Refund
 from .services.evidence import evidence_sweep_orphans
 from .services.refunds import refund_pay, refunds_due
@@ -61,3 +62,11 @@ def sweep_deadlines_shard() -> dict[str, int]:
 def sweep_orphan_evidence() -> int:
     """Periodic: delete evidence files left by rolled-back transactions (see services/evidence.py)."""
     return evidence_sweep_orphans()
+
+
+@shared_task(autoretry_for=(digest.DigestsFailed,), retry_backoff=60, retry_backoff_max=3600, max_retries=6,
+             acks_late=True, time_limit=1800, soft_time_limit=1700)
+def send_weekly_digests() -> int:
+    """Beat job (Monday morning): the week's digest to each store member who wants it; at most
+    one per person per week however often it runs. Retried for those whose e-mail failed."""
+    return digest.weekly_digests_send()

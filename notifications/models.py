@@ -76,3 +76,27 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+class WeeklyDigest(models.Model):
+    """One person's weekly digest of one week: the row is claimed (inserted) before the e-mail is
+    sent and removed again if sending fails, so however often or concurrently the job runs, a
+    person gets at most one digest a week. ``claim`` names the run that inserted the row."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="weekly_digests",
+    )
+    week = models.DateField(_("week"), help_text=_("The Monday the week starts on, in the site's time zone."))
+    claim = models.CharField(_("claimed by run"), max_length=32, db_index=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("weekly digest")
+        verbose_name_plural = _("weekly digests")
+        constraints = [models.UniqueConstraint(fields=["recipient", "week"], name="weekly_digest_once_a_week")]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_id} {self.week}"

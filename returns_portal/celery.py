@@ -44,6 +44,11 @@ app.conf.beat_schedule = {
         "task": "disputes.tasks.sweep_orphan_evidence",
         "schedule": crontab(minute=23),
     },
+    # Sellers' weekly digest: Monday morning in TIME_ZONE (CELERY_TIMEZONE follows it).
+    "send-weekly-digests": {
+        "task": "disputes.tasks.send_weekly_digests",
+        "schedule": crontab(day_of_week="mon", hour=8, minute=0),
+    },
     "send-unsent-notification-emails": {
         "task": "notifications.tasks.send_unsent_notification_emails",
         "schedule": crontab(minute="*/5"),

@@ -1,0 +1,211 @@
+"""The sellers' weekly digest: who gets it, what it lists, at most once per person per week,
+released for a retry when sending fails, and queries that do not grow with the data."""
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.tests.factories import BuyerFactory, SellerFactory
+from catalog.tests.factories import StoreFactory
+from disputes.digest import DigestsFailed, week_of, weekly_digests_send
+from disputes.models import Dispute
+from disputes.tasks import send_weekly_digests
+from disputes.tests.factories import DisputeFactory, disputable_line
+from notifications.models import WeeklyDigest
+from returns_portal.celery import app as celery_app
+
+MONDAY = datetime(2026, 3, 9, 5, 0, tzinfo=UTC)  # 08:00 in Moscow
+FAILING_BACKEND = "notifications.tests.email_backends.FailingEmailBackend"
+
+
+def dispute(store, **kwargs) -> Dispute:
+    return DisputeFactory(order_line=disputable_line(store=store), **kwargs)
+
+
+def a_store_with_a_week(now, *, waiting=1, opened_closed=True):
+    store = StoreFactory()
+    for i in range(waiting):
+        dispute(store, deadline_at=now + timedelta(days=2 + i), created_at=now - timedelta(days=10))
+    if opened_closed:
+        dispute(store, state=Dispute.State.ESCALATED, created_at=now - timedelta(days=2),
+                deadline_at=now + timedelta(days=5))
+        dispute(store, state=Dispute.State.CLOSED, resolution=Dispute.Resolution.REJECTED, deadline_at=None,
+                created_at=now - timedelta(days=30), closed_at=now - timedelta(days=3))
+    return store
+
+
+def test_the_digest_runs_on_monday_morning_in_the_sites_time_zone():
+    (entry,) = [e for e in celery_app.conf.beat_schedule.values() if e["task"] == send_weekly_digests.name]
+    schedule = entry["schedule"]
+    assert (schedule.day_of_week, schedule.hour, schedule.minute) == ({1}, {8}, {0})
+    assert settings.CELERY_TIMEZONE == settings.TIME_ZONE
+
+
+def test_a_week_starts_on_monday_in_the_sites_time_zone():
+    assert week_of(datetime(2026, 3, 8, 20, 59, tzinfo=UTC)).isoformat() == "2026-03-02"  # Sunday 23:59 in Moscow
+    assert week_of(datetime(2026, 3, 8, 21, 0, tzinfo=UTC)).isoformat() == "2026-03-09"  # Monday 00:00 in Moscow
+    assert week_of(datetime(2026, 3, 15, 20, 0, tzinfo=UTC)).isoformat() == "2026-03-09"
+
+
+@pytest.mark.django_db
+def test_each_store_member_who_wants_it_gets_their_stores_week_and_nobody_else(mailoutbox):
+    with time_machine.travel(MONDAY, tick=False):
+        store = a_store_with_a_week(MONDAY, waiting=2)
+        other = a_store_with_a_week(MONDAY, waiting=0, opened_closed=False)  # nothing to say
+        dispute(other, state=Dispute.State.CLOSED, resolution=Dispute.Resolution.REJECTED, deadline_at=None,
+                created_at=MONDAY - timedelta(days=40), closed_at=MONDAY - timedelta(days=20))  # an old ending
+        anna, boris = SellerFactory(store=store, language="en"), SellerFactory(store=store, language="ru")
+        SellerFactory(store=store, email_digest=False)
+        SellerFactory(store=store, is_active=False)
+        SellerFactory(store=store, email="")
+        SellerFactory(store=store, is_api_account=True)
+        SellerFactory(store=StoreFactory(is_active=False))
+        SellerFactory(store=other)
+        BuyerFactory()
+
+        assert send_weekly_digests.delay().get() == 2
+
+    assert sorted(m.to[0] for m in mailoutbox) == sorted([anna.email, boris.email])
+    english = next(m for m in mailoutbox if m.to == [anna.email])
+    assert english.subject == f"Your week on the returns portal: {store.name}"
+    assert "Waiting for your store (2)" in english.body
+    assert "Opened in the past week (1)" in english.body
+    assert "Closed in the past week (1)" in english.body
+    assert "Closed as rejected" in english.body
+    titles = [d.order_line.title for d in Dispute.objects.filter(store=store).order_by("deadline_at")]
+    for title in titles:
+        assert title in english.body
+    russian = next(m for m in mailoutbox if m.to == [boris.email])
+    assert russian.subject == f"Ваша неделя на портале возвратов: {store.name}"
+    assert set(WeeklyDigest.objects.values_list("recipient_id", "week", "sent_at")) == {
+        (anna.pk, MONDAY.date(), MONDAY), (boris.pk, MONDAY.date(), MONDAY)}
+
+
+@pytest.mark.django_db
+def test_waiting_disputes_are_listed_soonest_deadline_first_with_their_deadline(mailoutbox):
+    with time_machine.travel(MONDAY, tick=False):
+        store = StoreFactory()
+        later = dispute(store, deadline_at=MONDAY + timedelta(days=4), created_at=MONDAY - timedelta(days=9))
+        sooner = dispute(store, state=Dispute.State.RETURN_IN_TRANSIT, deadline_at=MONDAY + timedelta(days=1),
+                         created_at=MONDAY - timedelta(days=20))
+        SellerFactory(store=store, language="en")
+        dispute(store, state=Dispute.State.AWAITING_BUYER_SHIPMENT, created_at=MONDAY - timedelta(days=9),
+                deadline_at=MONDAY + timedelta(days=3))  # waits for the buyer, not the store
+
+        assert weekly_digests_send() == 1
+
+    body = mailoutbox[0].body
+    assert body.index(f"#{sooner.pk} ") < body.index(f"#{later.pk} ")
+    assert "due by 10 Mar 2026, 08:00 (1 day left)" in body
+    assert "Waiting for your store (2)" in body and "Opened in the past week (0)" in body
+
+
+@pytest.mark.django_db
+def test_run_twice_in_a_week_a_person_gets_one_digest_and_the_next_week_another(mailoutbox):
+    with time_machine.travel(MONDAY, tick=False):
+        store = a_store_with_a_week(MONDAY)
+        seller = SellerFactory(store=store)
+        assert weekly_digests_send() == 1
+    with time_machine.travel(MONDAY + timedelta(hours=3), tick=False):
+        assert weekly_digests_send() == 0
+    with time_machine.travel(MONDAY + timedelta(days=6, hours=12), tick=False):  # Sunday: the same week
+        assert weekly_digests_send() == 0
+    assert len(mailoutbox) == 1
+    with time_machine.travel(MONDAY + timedelta(days=7), tick=False):
+        assert weekly_digests_send() == 1
+    assert [m.to for m in mailoutbox] == [[seller.email]] * 2
+
+
+@pytest.mark.django_db
+def test_a_person_claimed_by_another_run_is_left_to_it(mailoutbox):
+    with time_machine.travel(MONDAY, tick=False):
+        store = a_store_with_a_week(MONDAY)
+        taken, free = SellerFactory(store=store), SellerFactory(store=store)
+        WeeklyDigest.objects.create(recipient=taken, week=MONDAY.date(), claim="another-run")
+        assert weekly_digests_send() == 1
+    assert [m.to for m in mailoutbox] == [[free.email]]
+    assert WeeklyDigest.objects.get(recipient=taken).sent_at is None  # the other run's row, untouched
+
+
+@pytest.mark.django_db
+def test_a_failed_send_releases_the_claim_and_the_retry_sends_it_once(settings, mailoutbox):
+    with time_machine.travel(MONDAY, tick=False):
+        store = a_store_with_a_week(MONDAY)
+        seller = SellerFactory(store=store)
+        settings.EMAIL_BACKEND = FAILING_BACKEND
+        with pytest.raises(DigestsFailed):
+            weekly_digests_send()
+        assert WeeklyDigest.objects.count() == 0
+        settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+        assert weekly_digests_send() == 1
+        assert weekly_digests_send() == 0
+    assert [m.to for m in mailoutbox] == [[seller.email]]
+
+
+def test_the_task_retries_when_some_digests_failed():
+    assert send_weekly_digests.autoretry_for == (DigestsFailed,)
+    assert send_weekly_digests.max_retries >= 3
+
+
+@pytest.mark.django_db
+def test_nothing_to_say_nothing_sent_nothing_claimed(mailoutbox):
+    with time_machine.travel(MONDAY, tick=False):
+        SellerFactory(store=StoreFactory())
+        assert weekly_digests_send() == 0
+    assert mailoutbox == [] and WeeklyDigest.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_the_queries_do_not_grow_with_disputes_or_people(mailoutbox):
+    def run(stores: int, waiting: int, people: int) -> int:
+        with time_machine.travel(MONDAY, tick=False):
+            for _ in range(stores):
+                store = a_store_with_a_week(MONDAY, waiting=waiting)
+                for i in range(people):
+                    SellerFactory(store=store, language="ru" if i % 2 else "en")
+            with CaptureQueriesContext(connection) as queries:
+                sent = weekly_digests_send()
+        assert sent == stores * people
+        WeeklyDigest.objects.all().delete()
+        Dispute.objects.all().delete()
+        return len(queries)
+
+    small = run(1, 1, 1)
+    assert small <= 6
+    mailoutbox.clear()
+    assert run(4, 25, 5) == small  # 110 disputes, 20 people: the same queries
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_runs_send_each_person_one_digest(mailoutbox):
+    with time_machine.travel(MONDAY, tick=True):
+        store = a_store_with_a_week(MONDAY)
+        people = [SellerFactory(store=store) for _ in range(6)]
+    workers = 4
+    barrier = threading.Barrier(workers, timeout=10)
+    outcomes: list = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            with time_machine.travel(MONDAY + timedelta(minutes=1), tick=True):
+                outcomes.append(weekly_digests_send())
+        except Exception as error:  # surfaced by the assertion below
+            outcomes.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+
+    assert all(isinstance(o, int) for o in outcomes) and sum(outcomes) == len(people), outcomes
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(p.email for p in people)
+    assert WeeklyDigest.objects.filter(sent_at__isnull=False).count() == len(people)
