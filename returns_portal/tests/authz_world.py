@@ -22,7 +22,9 @@ from api.tests.world import World, build_world
 from catalog.models import Stock
 from disputes.models import CategoryCondition, Dispute, DisputeEvent, DisputeMessage, Refund
 from disputes.tests.factories import disputable_line
+from notifications.kinds import Kind
 from notifications.models import Notification
+from notifications.unsubscribe import unsubscribe_token
 from orders.models import Order, OrderEvent
 from orders.tests.factories import order_with_line
 from webhooks.models import WebhookDelivery
@@ -114,6 +116,8 @@ def build_site_world() -> SiteWorld:
 
     params = {
         "dispute": dispute.pk,
+        # A one-click unsubscribe link from an e-mail to buyer A (turns their message e-mails off).
+        "unsubscribe_token": unsubscribe_token(user_id=buyer.pk, kind=Kind.MESSAGE),
         "slip_dispute": ours.disputes["awaiting_buyer_shipment"].pk,
         "attachment": ours.files["local_awaiting_seller"].pk,
         "line": fresh_line.pk,

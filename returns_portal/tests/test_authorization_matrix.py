@@ -184,6 +184,11 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "api:docs": {"GET": everyone(200), "POST": everyone(405)},
     "notifications:list": {"GET": roles(LOGIN, *[200] * 7), "POST": everyone(405)},  # each their own
     "notifications:mark_read": post_only(roles(LOGIN, *[302] * 7)),
+    # One-click unsubscribe, filled with a valid link of buyer A's: the signed token decides, not the
+    # session, so everyone who holds it sees the question (GET) and turns A's message e-mails off
+    # (POST, without CSRF as RFC 8058 needs); nobody reads A's data on it. A forged token is a 400
+    # for everyone with nothing written (test_a_forged_unsubscribe_link_is_refused_to_everyone).
+    "notifications:unsubscribe": same(everyone(200)),
 
     # Single sign-on (accounts.sso). Not configured in the tests, so no provider id exists: 404.
     "openid_connect_login": same(everyone(404)),
@@ -306,6 +311,8 @@ def fill(pattern: Pattern, site, method: str) -> str:
             return "no-such-page/"
         if name == "provider_id":
             return "marketplace"  # single sign-on is not configured in the tests: no such provider
+        if name == "token":
+            return p["unsubscribe_token"]
         if name == "action":
             return "extend_deadline" if route.startswith("admin/") else "instructions"
         by_name = {"line_pk": "line", "product_pk": "product", "attachment_pk": "attachment",
@@ -343,10 +350,11 @@ WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.I)
 BOOKKEEPING = re.compile(r'"django_session"|^UPDATE "api_apikey" SET "last_used_at" = [^,]* WHERE')
 
 
-def run_cell(site, pattern: Pattern, method: str, role: str) -> tuple[object, list[str]]:
-    """The observed status of one cell, and what went wrong besides the status."""
+def run_cell(site, pattern: Pattern, method: str, role: str, url: str | None = None) -> tuple[object, list[str]]:
+    """The observed status of one cell (at ``url``, else the pattern filled with A's objects), and
+    what went wrong besides the status."""
     problems = []
-    url = fill(pattern, site, method)
+    url = url or fill(pattern, site, method)
     client = site.client(role)
     with transaction.atomic():
         before = snapshot() if method == "POST" else None
@@ -431,6 +439,20 @@ def test_the_row(site, pattern, method):
     wrong = {role: f"expected {expected[role]}, got {observed[role]}" for role in ROLES
              if observed[role] != expected[role]}
     assert wrong == {} and problems == [], (fill(pattern, site, method), wrong, problems)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_forged_unsubscribe_link_is_refused_to_everyone(site, method):
+    (pattern,) = [p for p in PATTERNS if p.name == "notifications:unsubscribe"]
+    valid = site.params["unsubscribe_token"]
+    forged = valid[:-4] + ("AAAA" if not valid.endswith("AAAA") else "BBBB")
+    url = fill(pattern, site, method).replace(valid, forged)
+    observed, problems = {}, []
+    for role in ROLES:
+        observed[role], cell_problems = run_cell(site, pattern, method, role, url=url)
+        problems += [f"{role}: {p}" for p in cell_problems]
+    assert observed == {role: 400 for role in ROLES} and problems == []
 
 
 @pytest.mark.django_db
