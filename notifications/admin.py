@@ -32,12 +32,13 @@ class EmailedFilter(_SetOrNotFilter):
 class NotificationAdmin(admin.ModelAdmin):
     """Read-only: notifications are written by the portal's services, never typed in."""
 
-    list_display = ("subject", "recipient", "created_at", "read_at", "emailed_at")
+    list_display = ("subject", "recipient", "created_at", "read_at", "emailed_at", "email_skipped_at")
     list_filter = (ReadFilter, EmailedFilter)
     list_select_related = ("recipient",)
     search_fields = ("recipient__username", "key")
     date_hierarchy = "created_at"
-    fields = ("recipient", "subject", "body", "key", "params", "url", "created_at", "read_at", "emailed_at")
+    fields = ("recipient", "subject", "body", "key", "params", "url", "created_at", "read_at", "emailed_at",
+              "email_skipped_at")
     readonly_fields = fields
 
     def has_add_permission(self, request) -> bool:
