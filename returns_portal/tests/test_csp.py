@@ -83,12 +83,29 @@ def test_the_api_docs_load_their_start_up_script_from_a_url(client):
 
 # --- the templates ---------------------------------------------------------------------------
 
-TEMPLATES = sorted((settings.BASE_DIR / "templates").rglob("*.html"))
+def is_email(path: Path) -> bool:
+    """An e-mail's HTML, not a page: mail programs need inline styles and no policy applies there
+    (returns_portal/mail.py; the e-mail tests check it loads nothing)."""
+    return "email" in path.relative_to(settings.BASE_DIR / "templates").parts[:-1] or \
+        '{% extends "email/base.html" %}' in path.read_text()
+
+
+TEMPLATES = sorted(path for path in (settings.BASE_DIR / "templates").rglob("*.html") if not is_email(path))
+EMAIL_TEMPLATES = sorted(path for path in (settings.BASE_DIR / "templates").rglob("*.html") if is_email(path))
 
 
 def test_the_templates_are_found():
     assert len(TEMPLATES) > 30
     assert settings.BASE_DIR / "templates" / "disputes" / "dispute_open.html" in TEMPLATES
+    assert settings.BASE_DIR / "templates" / "notifications" / "unsubscribe.html" in TEMPLATES
+    assert settings.BASE_DIR / "templates" / "notifications" / "email.html" in EMAIL_TEMPLATES
+    assert settings.BASE_DIR / "templates" / "email" / "base.html" in EMAIL_TEMPLATES
+
+
+@pytest.mark.parametrize("template", EMAIL_TEMPLATES, ids=lambda path: str(path.relative_to(settings.BASE_DIR)))
+def test_no_email_template_has_a_script_or_an_event_handler(template: Path):
+    """E-mails keep their inline styles, but never a script."""
+    assert [found for found in inline_code(template.read_text()) if found != " style="] == []
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda path: str(path.relative_to(settings.BASE_DIR)))
