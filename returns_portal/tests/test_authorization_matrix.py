@@ -182,6 +182,11 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "api:docs": {"GET": everyone(200), "POST": everyone(405)},
     "notifications:list": {"GET": roles(LOGIN, *[200] * 7), "POST": everyone(405)},  # each their own
     "notifications:mark_read": post_only(roles(LOGIN, *[302] * 7)),
+    # Everyone's own profile; an empty form is refused with its errors (no country, no language).
+    "accounts:profile": {"GET": roles(LOGIN, *[200] * 7), "POST": roles(LOGIN, *[422] * 7)},
+    # A store invitation's link (store A's, pending): the visitor's form (an empty one is 422);
+    # someone signed in is asked to log out first, and their POST is refused.
+    "accounts:invitation_accept": {"GET": everyone(200), "POST": roles(422, *[403] * 7)},
 
     # Buyer pages.
     "orders:order_list": same(BUYER_PAGE),
@@ -222,6 +227,9 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "webhooks:endpoint_enable": post_only(STORES_OBJECT_POSTED),
     "webhooks:endpoint_delete": post_only(STORES_OBJECT_POSTED),
     "webhooks:delivery_redeliver": post_only(STORES_OBJECT_POSTED),
+    "team:index": {"GET": SELLER_PAGE, "POST": everyone(405)},
+    "team:invite": post_only(SELLER_FORM_EMPTY),
+    "team:revoke": post_only(STORES_OBJECT_POSTED),
 
     # The portal's own admin pages.
     "staff_dashboard": same(ADMIN_VIEWERS),
@@ -288,6 +296,8 @@ def fill(pattern: Pattern, site, method: str) -> str:
             return "disputes"
         if name == "url":
             return "no-such-page/"
+        if name == "token":
+            return p["invitation_token"]
         if name == "action":
             return "extend_deadline" if route.startswith("admin/") else "instructions"
         by_name = {"line_pk": "line", "product_pk": "product", "attachment_pk": "attachment",
@@ -299,7 +309,7 @@ def fill(pattern: Pattern, site, method: str) -> str:
                                ("orders/<int:pk>/confirm-delivery/", "shipped_order"), ("orders/", "order"),
                                ("seller/orders/", "paid_order"), ("seller/warehouses/", "warehouse"),
                                ("seller/webhooks/deliveries/", "delivery"), ("seller/webhooks/", "webhook"),
-                               ("seller/api-keys/", "api_key"), ("admin/api-tokens/", "staff_token"),
+                               ("seller/api-keys/", "api_key"), ("seller/team/invitations/", "invitation"), ("admin/api-tokens/", "staff_token"),
                                ("admin/disputes/dispute/", "dispute"), ("products/", "product")):
             if route.startswith(prefix):
                 return p[filler]
