@@ -69,6 +69,10 @@ class ProfileForm(forms.Form):
         else:
             self.fields["country"].choices = [("", _("Not set")), *Country.choices]
             self.fields["country"].required = False
+            self.fields["country"].help_text = _(
+                "The catalog marks the goods that can be returned locally in this country; not set: the "
+                "marketplace's default country. A dispute follows its order's delivery country, whatever you "
+                "choose here.")
         if not user.is_seller:
             del self.fields["email_digest"]
 
