@@ -5,7 +5,6 @@ to" choice and the page language); they change both on their profile. Accounts s
 this way are buyers: store members come only by a store's invitation, staff only by the admin.
 """
 from allauth.account.adapter import DefaultAccountAdapter
-from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
 from django.utils import translation
 
@@ -42,7 +41,3 @@ class AccountAdapter(DefaultAccountAdapter):
         if commit:
             user.save()
         return user
-
-
-class SocialAccountAdapter(DefaultSocialAccountAdapter):
-    pass
