@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from returns_portal.countries import Country
@@ -89,3 +90,61 @@ class User(AbstractUser):
     @property
     def is_seller(self) -> bool:
         return self.role == self.Role.SELLER
+
+
+class StoreInvitation(models.Model):
+    """A store's invitation of an e-mail address to become one of its members: the only way
+    into a store (nobody signs up into one). The link carries a secret; only its SHA-256 is
+    stored, so the link cannot be rebuilt from the database. Pending until it is accepted
+    (once), revoked by the store, or past ``expires_at``."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        REVOKED = "revoked", _("Revoked")
+        EXPIRED = "expired", _("Expired")
+
+    store = models.ForeignKey("catalog.Store", verbose_name=_("store"), on_delete=models.CASCADE,
+                              related_name="invitations")
+    email = models.EmailField(_("e-mail address"))
+    invited_by = models.ForeignKey(User, verbose_name=_("invited by"), on_delete=models.SET_NULL, null=True,
+                                   related_name="+")
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    accepted_by = models.ForeignKey(User, verbose_name=_("accepted by"), on_delete=models.SET_NULL, null=True,
+                                    blank=True, related_name="+")
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_by = models.ForeignKey(User, verbose_name=_("revoked by"), on_delete=models.SET_NULL, null=True,
+                                   blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("store invitation")
+        verbose_name_plural = _("store invitations")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["store", "accepted_at", "revoked_at", "expires_at"],
+                                name="invitation_store_pending")]
+        constraints = [
+            # Accepted or revoked, never both: the two ends exclude each other.
+            models.CheckConstraint(condition=models.Q(accepted_at__isnull=True) | models.Q(revoked_at__isnull=True),
+                                   name="invitation_accepted_or_revoked"),
+            models.CheckConstraint(condition=models.Q(expires_at__gt=models.F("created_at")),
+                                   name="invitation_expires_after_creation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.store_id}"
+
+    def state_at(self, moment) -> "StoreInvitation.State":
+        if self.accepted_at is not None:
+            return self.State.ACCEPTED
+        if self.revoked_at is not None:
+            return self.State.REVOKED
+        if self.expires_at <= moment:
+            return self.State.EXPIRED
+        return self.State.PENDING
+
+    @property
+    def state(self) -> "StoreInvitation.State":
+        return self.state_at(timezone.now())

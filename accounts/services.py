@@ -2,9 +2,12 @@
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from returns_portal.countries import Country
 from returns_portal.errors import DomainError, ErrorCode
 
 from .models import User
+
+DISPLAY_NAME_MAX_LENGTH = User._meta.get_field("display_name").max_length
 
 
 def user_email_mark_verified(*, user: User) -> None:
@@ -25,10 +28,50 @@ def user_email_mark_verified(*, user: User) -> None:
         address.save(update_fields=["verified", "primary"])
 
 
-def user_language_set(*, user: User, language: str) -> None:
-    """Remember the language ``user`` reads pages, notifications and e-mails in. Refused
-    (``INVALID_CHOICE``) for a language the portal does not speak."""
+def _check_language(language: str) -> None:
     if language not in dict(settings.LANGUAGES):
         raise DomainError(ErrorCode.INVALID_CHOICE, _("Please choose a language from the list."))
+
+
+def user_language_set(*, user: User, language: str) -> None:
+    """Remember the language ``user`` reads pages, notifications and e-mails in (the header's
+    switch). Refused (``INVALID_CHOICE``) for a language the portal does not speak."""
+    _check_language(language)
     User.objects.filter(pk=user.pk).update(language=language)
     user.language = language
+
+
+def user_profile_update(*, user: User, display_name: str, country: str, language: str, email_reminders: bool,
+                        email_messages: bool, email_outcomes: bool, email_digest: bool | None = None) -> list[str]:
+    """Save what ``user`` chose on their profile; returns the names of the fields that changed.
+
+    ``country`` is where they shop from (the catalog's local-return marks, a new order's
+    delivery country); a dispute keeps following its order's delivery country. ``language``
+    is the pages', notifications' and e-mails' (as the header's switch). The e-mail choices
+    are per kind; e-mails that move money are sent whatever they say. ``email_digest`` (the
+    weekly digest) is a store member's choice only; None leaves it as it is.
+
+    Refused, with nothing saved: a display name longer than 150 characters
+    (``INVALID_NAME``); a country or language not on the lists, or no country for a buyer
+    (``INVALID_CHOICE``); a digest choice from someone outside a store (``NOT_ALLOWED``).
+    """
+    display_name = " ".join(display_name.split())
+    if len(display_name) > DISPLAY_NAME_MAX_LENGTH:
+        raise DomainError(ErrorCode.INVALID_NAME, _("A display name has at most %(count)d characters.")
+                          % {"count": DISPLAY_NAME_MAX_LENGTH})
+    if country not in Country.values and not (country == "" and not user.is_buyer):
+        raise DomainError(ErrorCode.INVALID_CHOICE, _("Please choose a country from the list."))
+    _check_language(language)
+    values = {"display_name": display_name, "country": country, "language": language,
+              "email_reminders": bool(email_reminders), "email_messages": bool(email_messages),
+              "email_outcomes": bool(email_outcomes)}
+    if email_digest is not None:
+        if not user.is_seller:
+            raise DomainError(ErrorCode.NOT_ALLOWED, _("The weekly digest is for members of a store."))
+        values["email_digest"] = bool(email_digest)
+    changed = [name for name, value in values.items() if getattr(user, name) != value]
+    if changed:
+        User.objects.filter(pk=user.pk).update(**{name: values[name] for name in changed})
+        for name in changed:
+            setattr(user, name, values[name])
+    return changed

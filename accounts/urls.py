@@ -9,4 +9,6 @@ app_name = "accounts"
 # /accounts/ prefix (returns_portal.urls), with their names (account_login, account_signup, ...).
 urlpatterns = [
     path("language/", views.language_set, name="language_set"),
+    path("profile/", views.profile, name="profile"),
+    path("invitation/<str:token>/", views.invitation_accept, name="invitation_accept"),
 ]

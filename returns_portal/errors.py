@@ -29,6 +29,12 @@ class ErrorCode(StrEnum):
     INVALID_NAME = "invalid_name"
     NAME_TAKEN = "name_taken"
     INVALID_URL = "invalid_url"
+    INVALID_EMAIL = "invalid_email"
+    INVALID_PASSWORD = "invalid_password"  # nosec B105
+    ALREADY_MEMBER = "already_member"
+    ALREADY_INVITED = "already_invited"
+    ADDRESS_TAKEN = "address_taken"
+    INVITATION_CLOSED = "invitation_closed"
 
 
 class DomainError(Exception):

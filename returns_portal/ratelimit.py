@@ -1,5 +1,5 @@
 """Per-person limits on what costs the marketplace most when abused: opening disputes, posting
-messages, uploading evidence (issue 12). Each limit is a setting ("10/hour").
+messages, uploading evidence (issue 12), a store member's invitations (issue 14). Each limit is a setting ("10/hour").
 
 Counted in the default cache, in fixed windows of the limit's period (set ``CACHE_URL`` to
 Redis in production so that every worker counts together). A request is checked before it
@@ -21,8 +21,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-OPEN_DISPUTE, MESSAGE, UPLOAD = "open_dispute", "message", "upload"
-SETTINGS = {OPEN_DISPUTE: "RATE_LIMIT_OPEN_DISPUTES", MESSAGE: "RATE_LIMIT_MESSAGES", UPLOAD: "RATE_LIMIT_UPLOADS"}
+OPEN_DISPUTE, MESSAGE, UPLOAD, INVITATION = "open_dispute", "message", "upload", "invitation"
+SETTINGS = {OPEN_DISPUTE: "RATE_LIMIT_OPEN_DISPUTES", MESSAGE: "RATE_LIMIT_MESSAGES", UPLOAD: "RATE_LIMIT_UPLOADS",
+            INVITATION: "RATE_LIMIT_INVITATIONS"}
 PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
            "d": 86400, "day": 86400}
 RATE = re.compile(r"^\s*(\d+)\s*/\s*([a-z]+)\s*$")
@@ -63,6 +64,7 @@ class Refusal:
             OPEN_DISPUTE: _("You have opened as many disputes as allowed for now (%(count)d)."),
             MESSAGE: _("You have sent as many messages as allowed for now (%(count)d)."),
             UPLOAD: _("You have uploaded as many photos and videos as allowed for now (%(count)d)."),
+            INVITATION: _("You have sent as many store invitations as allowed for now (%(count)d)."),
         }[self.scope] % {"count": self.limit}
         minutes = max(1, math.ceil(self.wait_seconds / 60))
         then = ngettext("Please try again in %(minutes)d minute; what you entered is still here.",

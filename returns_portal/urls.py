@@ -27,6 +27,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("notifications/", include("notifications.urls")),
+    path("", include("accounts.team_urls")),
     path("", include("api.urls")),
     path("", include("webhooks.urls")),
     path("", include("disputes.urls")),

@@ -151,6 +151,8 @@ ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = env.int("ACCOUNT_EMAIL_CONFIRMATION_EXP
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_LOGOUT_REDIRECT_URL = "catalog:product_list"
 ACCOUNT_PRESERVE_USERNAME_CASING = False
+# How long a store's invitation link stays valid (accounts.invitations).
+STORE_INVITATION_DAYS = env.int("STORE_INVITATION_DAYS", default=7)
 # Requests per period, counted in the default cache (Redis in production): sign-up and password
 # reset per address and per e-mail address, on top of the login lockout (django-axes, below).
 ACCOUNT_RATE_LIMITS = {
@@ -417,6 +419,8 @@ REST_FRAMEWORK = {
 RATE_LIMIT_OPEN_DISPUTES = env("RATE_LIMIT_OPEN_DISPUTES", default="10/hour")
 RATE_LIMIT_MESSAGES = env("RATE_LIMIT_MESSAGES", default="60/hour")
 RATE_LIMIT_UPLOADS = env("RATE_LIMIT_UPLOADS", default="100/hour")
+# Store invitations a store member may send (each is an e-mail to an address they typed).
+RATE_LIMIT_INVITATIONS = env("RATE_LIMIT_INVITATIONS", default="20/day")
 # Requests per API key, and per address without a valid key ("<count>/<sec|min|hour|day>").
 API_RATE_LIMIT = env("API_RATE_LIMIT", default="600/min")
 API_ANON_RATE_LIMIT = env("API_ANON_RATE_LIMIT", default="60/min")

@@ -34,6 +34,7 @@ API_ANON_RATE_LIMIT = "100000/min"
 RATE_LIMIT_OPEN_DISPUTES = "100000/hour"  # tested on their own: returns_portal/tests/test_ratelimit.py
 RATE_LIMIT_MESSAGES = "100000/hour"
 RATE_LIMIT_UPLOADS = "100000/hour"
+RATE_LIMIT_INVITATIONS = "100000/hour"
 # allauth's request limits (sign-up, password reset, log-in per address) are tested on their own
 # with a clean cache (accounts/tests); elsewhere every test logs in from 127.0.0.1.
 ACCOUNT_RATE_LIMITS = False

@@ -6,6 +6,7 @@ parameters with buyer A's / store A's objects."""
 from __future__ import annotations
 
 import re
+from secrets import token_urlsafe
 from dataclasses import dataclass, field
 
 from allauth.socialaccount.models import SocialAccount
@@ -15,7 +16,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.utils import timezone
 
-from accounts.tests.factories import StaffFactory
+from accounts.invitations import TOKEN_BYTES, store_invitation_create, token_hash
+from accounts.models import StoreInvitation
+from accounts.tests.factories import SellerFactory, StaffFactory
 from api.keys import issue_key
 from api.models import ApiKey
 from api.tests.world import World, build_world
@@ -110,6 +113,13 @@ def build_site_world() -> SiteWorld:
     notification = Notification.objects.filter(recipient=buyer).order_by("pk").first()
     assert refund and delivery and notification, (refund, delivery, notification)
 
+    # A pending invitation to store A, sent by a colleague of A's seller (the link's holder reads
+    # who invited them, as the e-mail says).
+    colleague = SellerFactory(store=ours.store, username="inviting-colleague", display_name="Inviting colleague")
+    invitation = store_invitation_create(invited_by=colleague, email="invited.person@example.org", language="en")
+    invitation_token = token_urlsafe(TOKEN_BYTES)
+    StoreInvitation.objects.filter(pk=invitation.pk).update(token_hash=token_hash(invitation_token))
+
     sessions = {role: _session(user) for role, user in {
         "buyer_a": buyer, "buyer_b": theirs.buyer, "seller_a": ours.seller, "seller_b": theirs.seller,
         "staff": staff, "support_agent": agent, "supervisor": supervisor}.items()}
@@ -131,6 +141,8 @@ def build_site_world() -> SiteWorld:
         "delivery": delivery.pk,
         "api_key": ApiKey.objects.get(store=ours.store, revoked_at=None).pk,
         "staff_token": agent_token.pk,
+        "invitation": invitation.pk,
+        "invitation_token": invitation_token,
         "dispute_content_type": ContentType.objects.get_for_model(Dispute).pk,
         # The admin's objects, by model label.
         "auth.group": Group.objects.get(name="Support agent").pk,

@@ -189,6 +189,11 @@ EXPECTED: dict[str, dict[str, dict]] = {
     # (POST, without CSRF as RFC 8058 needs); nobody reads A's data on it. A forged token is a 400
     # for everyone with nothing written (test_a_forged_unsubscribe_link_is_refused_to_everyone).
     "notifications:unsubscribe": same(everyone(200)),
+    # Everyone's own profile; an empty form is refused with its errors (no country, no language).
+    "accounts:profile": {"GET": roles(LOGIN, *[200] * 7), "POST": roles(LOGIN, *[422] * 7)},
+    # A store invitation's link (store A's, pending): the visitor's form (an empty one is 422);
+    # someone signed in is asked to log out first, and their POST is refused.
+    "accounts:invitation_accept": {"GET": everyone(200), "POST": roles(422, *[403] * 7)},
 
     # Single sign-on (accounts.sso). Not configured in the tests, so no provider id exists: 404.
     "openid_connect_login": same(everyone(404)),
@@ -243,6 +248,9 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "webhooks:endpoint_enable": post_only(STORES_OBJECT_POSTED),
     "webhooks:endpoint_delete": post_only(STORES_OBJECT_POSTED),
     "webhooks:delivery_redeliver": post_only(STORES_OBJECT_POSTED),
+    "team:index": {"GET": SELLER_PAGE, "POST": everyone(405)},
+    "team:invite": post_only(SELLER_FORM_EMPTY),
+    "team:revoke": post_only(STORES_OBJECT_POSTED),
 
     # The portal's own admin pages.
     "staff_dashboard": same(ADMIN_VIEWERS),
@@ -312,7 +320,7 @@ def fill(pattern: Pattern, site, method: str) -> str:
         if name == "provider_id":
             return "marketplace"  # single sign-on is not configured in the tests: no such provider
         if name == "token":
-            return p["unsubscribe_token"]
+            return p["unsubscribe_token"] if route.startswith("notifications/") else p["invitation_token"]
         if name == "action":
             return "extend_deadline" if route.startswith("admin/") else "instructions"
         by_name = {"line_pk": "line", "product_pk": "product", "attachment_pk": "attachment",
@@ -324,7 +332,7 @@ def fill(pattern: Pattern, site, method: str) -> str:
                                ("orders/<int:pk>/confirm-delivery/", "shipped_order"), ("orders/", "order"),
                                ("seller/orders/", "paid_order"), ("seller/warehouses/", "warehouse"),
                                ("seller/webhooks/deliveries/", "delivery"), ("seller/webhooks/", "webhook"),
-                               ("seller/api-keys/", "api_key"), ("admin/api-tokens/", "staff_token"),
+                               ("seller/api-keys/", "api_key"), ("seller/team/invitations/", "invitation"), ("admin/api-tokens/", "staff_token"),
                                ("admin/disputes/dispute/", "dispute"), ("products/", "product")):
             if route.startswith(prefix):
                 return p[filler]

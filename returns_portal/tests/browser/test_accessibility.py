@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from secrets import token_urlsafe
 
 import pytest
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.invitations import TOKEN_BYTES, store_invitation_create, token_hash
+from accounts.models import StoreInvitation, User
 from catalog.models import Product, Warehouse
 from disputes import selectors
 from disputes.models import Dispute
@@ -119,6 +121,14 @@ def submit_unchecked(portal, page, form: str, *, clear: tuple[str, ...] = (), st
     portal.submit(page, form, status=status)
 
 
+def invitation_token(seller) -> str:
+    """A pending invitation to ``seller``'s store, and its link's token (which is only in the e-mail)."""
+    invitation = store_invitation_create(invited_by=seller, email="new.member@example.org", language="en")
+    token = token_urlsafe(TOKEN_BYTES)
+    StoreInvitation.objects.filter(pk=invitation.pk).update(token_hash=token_hash(token))
+    return token
+
+
 # --- then --------------------------------------------------------------------------------------------
 
 
@@ -213,6 +223,14 @@ def test_every_page_passes_axe(portal, disputes, lang, settings):
     audit(seller, "return warehouses with errors")
     moscow = Warehouse.objects.filter(store=person("seller").store, accepts_returns=True).first()
     audit(seller, "return warehouse, edit", reverse("catalog:seller_warehouse_edit", args=[moscow.pk]))
+    audit(buyer, "profile (buyer)", reverse("accounts:profile"))
+    audit(seller, "profile (seller)", reverse("accounts:profile"))
+    audit(seller, "store team", reverse("team:index"))
+    submit_unchecked(portal, seller, "main form:has([name=email])", clear=("email",))
+    audit(seller, "store team with errors")
+    audit(anonymous, "store invitation", reverse("accounts:invitation_accept", args=[invitation_token(person("seller"))]))
+    submit_unchecked(portal, anonymous, "main form:has([name=username])", clear=("username", "password1", "password2"))
+    audit(anonymous, "store invitation with errors")
     audit(buyer, "notifications (buyer)", reverse("notifications:list"))
     audit(seller, "notifications (seller)", reverse("notifications:list"))
     audit(staff, "admin index", reverse("admin:index"))
