@@ -31,13 +31,15 @@ MESSAGE_EN = (f"Too many failed attempts to log in to this account. Logging in f
 MESSAGE_RU = (f"Слишком много неудачных попыток войти в эту учётную запись. Вход с вашего адреса "
               f"приостановлен на {COOL_OFF.seconds // 60} минут; попробуйте позже или попросите "
               f"поддержку снять блокировку.")
-WRONG_PASSWORD_EN = "Please enter a correct username and password."
+WRONG_PASSWORD_EN = "The username and/or password you specified are not correct."
 
 
 def log_in(client, username, password, *, url=SITE_LOGIN, **extra):
-    data = {"username": username, "password": password}
+    """The site's form (allauth) has one "login" field for a username or an e-mail address."""
     if url == ADMIN_LOGIN:
-        data["next"] = ADMIN_INDEX
+        data = {"username": username, "password": password, "next": ADMIN_INDEX}
+    else:
+        data = {"login": username, "password": password}
     return client.post(url, data, **extra)
 
 

@@ -137,6 +137,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # before they can log in; they log in by e-mail address or username. Store members are invited
 # by their store (accounts.invitations), never self-registered into one.
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+# The log-in and reauthentication forms say "locked out" when axes has locked the account.
+ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm", "reauthenticate": "accounts.forms.ReauthenticateForm"}
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email", "username"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
@@ -356,6 +358,8 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
 AXES_RESET_ON_SUCCESS = True  # a successful log-in clears the pair's count
 # Failures are rows in the database: staff see lockouts in the admin, and unlock by deleting them.
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# One count per account whether its username or its e-mail address was typed (and in the admin).
+AXES_USERNAME_CALLABLE = "accounts.lockout.login_account_username"
 # The client's address by the same rule as the API's throttling (NUM_PROXIES, below).
 AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip_address"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"  # HTTP 429 with Retry-After
