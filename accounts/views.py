@@ -1,5 +1,6 @@
+from allauth.account import views as allauth_views
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -25,3 +26,21 @@ def language_set(request: HttpRequest) -> HttpResponse:
     response.set_cookie(settings.LANGUAGE_COOKIE_NAME, code, max_age=settings.LANGUAGE_COOKIE_AGE,
                         samesite="Lax", secure=request.is_secure(), httponly=True)
     return response
+
+
+class ConfirmEmailView(allauth_views.ConfirmEmailView):
+    """allauth's confirmation page, answering an unknown, expired or used link with its "this link
+    does not work" page and 404 on a POST as on a GET (allauth's POST would show the bare 404)."""
+
+    def get(self, *args, **kwargs) -> HttpResponse:
+        response = super().get(*args, **kwargs)
+        if self.object is None:
+            response.status_code = 404
+        return response
+
+    def post(self, *args, **kwargs) -> HttpResponse:
+        try:
+            return super().post(*args, **kwargs)
+        except Http404:
+            self.object = None
+            return self.render_to_response(self.get_context_data(), status=404)

@@ -149,6 +149,8 @@ ACCOUNT_CONFIRM_EMAIL_ON_GET = False  # a link scanner's GET confirms nothing; t
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = env.int("ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS", default=3)
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+# Security notices by e-mail: password changed, set or reset; e-mail address changed or removed.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_LOGOUT_REDIRECT_URL = "catalog:product_list"
 ACCOUNT_PRESERVE_USERNAME_CASING = False
 # Requests per period, counted in the default cache (Redis in production): sign-up and password
@@ -161,7 +163,9 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
     "manage_email": "10/m/user",
     "login": "30/m/ip",
-    "login_failed": "10/m/ip,5/5m/key",
+    # Per address only: the per-account lock is the lockout's (axes, below), counted per account and
+    # address, so that nobody can lock a buyer out of their account from elsewhere.
+    "login_failed": "10/m/ip",
 }
 SOCIALACCOUNT_LOGIN_ON_GET = False  # "Sign in with ..." is a POST (no login started by a link)
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never take over a local account by a matching address
