@@ -6,6 +6,7 @@ this way are buyers: store members come only by a store's invitation, staff only
 """
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.utils import build_absolute_uri
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -78,7 +79,10 @@ class AccountAdapter(DefaultAccountAdapter):
             key, label = EMAIL_BUTTONS[template_prefix]
             context.update(button_url=context.get(key), button_label=label)
         elif template_prefix in NOTICES:
-            context.update(button_url=site_link(reverse(NOTICE_BUTTON[0])), button_label=NOTICE_BUTTON[1])
+            path = reverse(NOTICE_BUTTON[0])
+            # An absolute link as allauth makes its own (the request's host), else the site's address.
+            url = build_absolute_uri(self.request, path) if self.request is not None else site_link(path)
+            context.update(button_url=url, button_label=NOTICE_BUTTON[1])
         with translation.override(language):
             context["button_label"] = str(context.get("button_label") or "")
             subject = render_to_string(f"{template_prefix}_subject.txt", context)
