@@ -145,6 +145,8 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_CHANGE_EMAIL = True  # one address per account; a new one replaces it once verified
+# Reauthentication by password only: no sign-in codes by e-mail (nor their pages).
+ACCOUNT_REAUTHENTICATION_METHODS = ["password"]
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False  # a link scanner's GET confirms nothing; the page has a button
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = env.int("ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS", default=3)

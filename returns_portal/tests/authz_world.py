@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from allauth.account.models import EmailAddress
 from axes.models import AccessAttempt
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
@@ -86,6 +87,9 @@ def build_site_world() -> SiteWorld:
     buyer = ours.buyer
     buyer.email = SECRET_EMAIL
     buyer.save(update_fields=["email"])
+    address = EmailAddress.objects.get(user=buyer)
+    address.email = SECRET_EMAIL
+    address.save(update_fields=["email"])
     Dispute.objects.filter(store=ours.store).update(description=SECRET_DESCRIPTION)
     ours.warehouse.address = SECRET_ADDRESS
     ours.warehouse.save(update_fields=["address"])
@@ -130,6 +134,7 @@ def build_site_world() -> SiteWorld:
         # The admin's objects, by model label.
         "auth.group": Group.objects.get(name="Support agent").pk,
         "accounts.user": buyer.pk,
+        "account.emailaddress": address.pk,
         "axes.accessattempt": attempt.pk,
         "catalog.store": ours.store.pk,
         "catalog.category": fresh_line.product.category_id,
