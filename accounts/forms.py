@@ -5,6 +5,7 @@ from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import ReauthenticateForm as AllauthReauthenticateForm
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from .lockout import lockout_message
 
@@ -16,6 +17,13 @@ def locked_out(request) -> bool:
 
 class LoginForm(AllauthLoginForm):
     """ACCOUNT_FORMS["login"]: by username or e-mail address."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # allauth's label is "Login", which Russian reads as the verb ("Войти").
+        label = _("Username or e-mail address")
+        self.fields["login"].label = label
+        self.fields["login"].widget.attrs["placeholder"] = label
 
     def clean(self):
         try:
