@@ -1,5 +1,4 @@
-import allauth.account.admin  # noqa: F401  (registers allauth's EmailAddress admin, replaced below)
-from allauth.account.admin import EmailAddressAdmin as AllauthEmailAddressAdmin
+from allauth.account.admin import EmailAddressAdmin as AllauthEmailAddressAdmin  # registers it: replaced below
 from allauth.account.models import EmailAddress
 from axes.admin import AccessAttemptAdmin
 from axes.helpers import get_cool_off

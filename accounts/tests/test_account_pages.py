@@ -4,7 +4,6 @@ portal's page: base layout, its form classes, English and Russian, the header's 
 as accounts grow."""
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 
 from accounts.tests.factories import BuyerFactory
