@@ -5,7 +5,6 @@ to" choice and the page language); they change both on their profile. Accounts s
 this way are buyers: store members come only by a store's invitation, staff only by the admin.
 """
 from allauth.account.adapter import DefaultAccountAdapter
-from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.utils import build_absolute_uri
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -52,7 +51,8 @@ EMAIL_BUTTONS = {
 }
 NOTICE_BUTTON = ("account_reset_password", _("Reset my password"))
 NOTICES = {"account/email/password_changed", "account/email/password_set", "account/email/password_reset",
-           "account/email/email_changed", "account/email/email_confirm", "account/email/email_deleted"}
+           "account/email/email_changed", "account/email/email_confirm", "account/email/email_deleted",
+           "socialaccount/email/account_connected", "socialaccount/email/account_disconnected"}
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -105,7 +105,3 @@ class AccountAdapter(DefaultAccountAdapter):
         if commit:
             user.save()
         return user
-
-
-class SocialAccountAdapter(DefaultSocialAccountAdapter):
-    pass

@@ -1,5 +1,7 @@
 from allauth.account.admin import EmailAddressAdmin as AllauthEmailAddressAdmin  # registers it: replaced below
 from allauth.account.models import EmailAddress
+from allauth.socialaccount import admin as socialaccount_admin  # imported first: it registers allauth's
+from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from axes.admin import AccessAttemptAdmin
 from axes.helpers import get_cool_off
 from axes.models import AccessAttempt
@@ -79,3 +81,37 @@ class LoginLockoutAdmin(AccessAttemptAdmin):
 
 
 admin.site.register(AccessAttempt, LoginLockoutAdmin)
+
+
+# Single sign-on (accounts.sso). The identity provider is configured from the environment only, so
+# allauth's provider applications (client secrets) are not in the admin, nor tokens (none are kept:
+# SOCIALACCOUNT_STORE_TOKENS is off). Which person signed in with which provider account is shown
+# read-only to staff who may view users: unlinking is not a support action here (the person's only
+# way in may be that link; an account without a password cannot be reached otherwise).
+
+for _model in (SocialApp, SocialToken, SocialAccount):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+
+@admin.register(SocialAccount)
+class SocialAccountAdmin(socialaccount_admin.SocialAccountAdmin):
+    list_display = ("user", "provider", "uid", "date_joined", "last_login")
+    list_select_related = ("user",)
+    readonly_fields = ("user", "provider", "uid", "date_joined", "last_login", "extra_data")
+    raw_id_fields = ()
+
+    def has_module_permission(self, request) -> bool:
+        return self.has_view_permission(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("accounts.view_user") or super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -134,3 +134,31 @@ def test_the_password_changed_notice(client, language):
         assert detail in text and detail in html
     link = assert_one_link_and_button(message, words["notice_button"], language)
     assert link == reverse("account_reset_password")
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_the_single_sign_on_disconnected_notice(rf, language):
+    """Sent by allauth when a person disconnects the marketplace's account (accounts.sso)."""
+    from types import SimpleNamespace
+
+    from allauth.account.adapter import get_adapter
+    from allauth.core import context
+
+    buyer = BuyerFactory(first_name="Anna", last_name="Petrova", language=language)
+    request = rf.post("/accounts/3rdparty/", HTTP_USER_AGENT="Firefox/140.0", REMOTE_ADDR="198.51.100.7")
+    with context.request_context(request):
+        get_adapter(request).send_notification_mail("socialaccount/email/account_disconnected", buyer,
+                                                    {"provider": SimpleNamespace(name="Marketplace ID")})
+
+    [message] = mail.outbox
+    text, html = parts(message)
+    subject, sentence = {
+        "en": ("An account was disconnected",
+               "Your Marketplace ID account no longer signs in to your account on the returns portal."),
+        "ru": ("Учётная запись отключена",
+               "Ваша учётная запись Marketplace ID больше не используется для входа в вашу учётную запись на портале возвратов."),
+    }[language]
+    assert (message.subject, message.to) == (subject, [buyer.email])
+    assert sentence in text and sentence in html
+    assert text.startswith(WORDS[language]["hello"])
+    assert_one_link_and_button(message, WORDS[language]["notice_button"], language)

@@ -15,7 +15,7 @@ VISITOR_PAGES = [
     ("account_login", [], ("Log in", "Войти"), 200),
     ("account_signup", [], ("Create an account", "Создать учётную запись"), 200),
     ("account_email_verification_sent", [], ("Confirm your e-mail address", "Подтвердите адрес электронной почты"), 200),
-    ("account_reset_password", [], ("Reset your password", "Сброс пароля"), 200),
+    ("account_reset_password", [], ("Reset your password", "Сбросить пароль"), 200),
     ("account_reset_password_done", [], ("Check your e-mail", "Проверьте почту"), 200),
     ("account_reset_password_from_key", ["zz", "not-a-real-key"], ("This link does not work", "Эта ссылка не работает"), 200),
     ("account_reset_password_from_key_done", [], ("Your password is changed", "Пароль изменён"), 200),

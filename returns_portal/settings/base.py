@@ -12,6 +12,8 @@ import environ
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
+from accounts.sso_config import SsoConfigurationError, sso_origin, sso_providers
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 # ENV_FILE names another file, or none when empty. The test suite never reads one: what a
@@ -139,7 +141,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 # The log-in and reauthentication forms say "locked out" when axes has locked the account.
 ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm", "reauthenticate": "accounts.forms.ReauthenticateForm"}
-SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.sso.SocialAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email", "username"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
@@ -173,6 +175,15 @@ SOCIALACCOUNT_LOGIN_ON_GET = False  # "Sign in with ..." is a POST (no login sta
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never take over a local account by a matching address
 SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_STORE_TOKENS = False
+# Single sign-on with the marketplace's identity provider (OpenID Connect), only from the
+# environment (SSO_*: .env.example, README "Single sign-on"; accounts.sso_config). Without
+# SSO_CLIENT_ID there is no provider: no button, and /accounts/oidc/<any>/... answers 404.
+try:
+    SOCIALACCOUNT_PROVIDERS = sso_providers(env.ENVIRON)  # the environment, with .env read into it
+except SsoConfigurationError as error:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(str(error)) from error
 
 LANGUAGE_CODE = env("LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", _("English")), ("ru", _("Russian"))]
@@ -254,7 +265,8 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:"],
         "object-src": [NONE],
         "base-uri": [NONE],
-        "form-action": [SELF],
+        # The "Sign in with ..." POST is answered by a redirect to the identity provider.
+        "form-action": [SELF, *filter(None, [sso_origin(SOCIALACCOUNT_PROVIDERS)])],
         "frame-ancestors": [NONE],
         "report-uri": "/csp-report/",
     },

@@ -37,3 +37,8 @@ RATE_LIMIT_UPLOADS = "100000/hour"
 # allauth's request limits (sign-up, password reset, log-in per address) are tested on their own
 # with a clean cache (accounts/tests); elsewhere every test logs in from 127.0.0.1.
 ACCOUNT_RATE_LIMITS = False
+# Single sign-on is off unless a test configures it (accounts/tests/test_sso*.py): a developer's
+# SSO_* variables never change what the suite expects.
+SOCIALACCOUNT_PROVIDERS = {}
+CONTENT_SECURITY_POLICY = {**CONTENT_SECURITY_POLICY,  # noqa: F405
+                           "DIRECTIVES": {**CONTENT_SECURITY_POLICY["DIRECTIVES"], "form-action": [SELF]}}  # noqa: F405

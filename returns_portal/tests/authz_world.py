@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 
 from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
 from axes.models import AccessAttempt
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
@@ -154,6 +155,10 @@ def build_site_world() -> SiteWorld:
         "webhooks.webhookendpoint": ours.webhook.pk,
         "webhooks.webhookdelivery": delivery.pk,
     }
+
+    # Buyer A signed in once with the marketplace's identity provider (single sign-on).
+    params["socialaccount.socialaccount"] = SocialAccount.objects.create(
+        user=buyer, provider="marketplace", uid="anna-at-the-marketplace", extra_data={"userinfo": {}}).pk
 
     a_disputes = Dispute.objects.filter(store=ours.store).select_related("order_line__order")
     a_orders = Order.objects.filter(buyer=buyer)

@@ -132,6 +132,8 @@ ADMIN_MODELS = {
     "accounts.user": (AGENTS, set(), set(), set()),
     "axes.accessattempt": (AGENTS, set(), set(), SUPERVISOR),
     "account.emailaddress": (AGENTS, set(), SUPERVISOR, set()),  # a supervisor marks one verified
+    # Who signed in with the identity provider's account: read-only, for staff who may view users.
+    "socialaccount.socialaccount": (AGENTS, set(), set(), set()),
     "catalog.store": (AGENTS, set(), set(), set()),
     "catalog.category": (AGENTS, set(), set(), set()),
     "catalog.product": (AGENTS, set(), set(), set()),
@@ -201,6 +203,20 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "api:docs": {"GET": everyone(200), "POST": everyone(405)},
     "notifications:list": {"GET": roles(LOGIN, *[200] * 7), "POST": everyone(405)},  # each their own
     "notifications:mark_read": post_only(roles(LOGIN, *[302] * 7)),
+
+    # Single sign-on (accounts.sso). Not configured in the tests, so no provider id exists: 404.
+    "openid_connect_login": same(everyone(404)),
+    "openid_connect_callback": same(everyone(404)),
+    "socialaccount_login_cancelled": {"GET": everyone(200), "POST": everyone(405)},
+    "socialaccount_login_error": {"GET": everyone(401), "POST": everyone(405)},
+    "socialaccount_signup": same(everyone(LOGIN)),  # no sign-up pending in the session: to the login page
+    # Each person's own connected accounts; an empty POST re-renders the form with its error.
+    "socialaccount_connections": same(roles(LOGIN, *[200] * 7)),
+    # allauth's permanent redirects from its old addresses to the ones above.
+    "accounts/social/login/cancelled/": same(everyone(301)),
+    "accounts/social/login/error/": same(everyone(301)),
+    "accounts/social/signup/": same(everyone(301)),
+    "accounts/social/connections/": same(everyone(301)),
 
     # Buyer pages.
     "orders:order_list": same(BUYER_PAGE),
@@ -311,6 +327,8 @@ def fill(pattern: Pattern, site, method: str) -> str:
             return "not-a-real-key"
         if name == "uidb36":
             return "zz"
+        if name == "provider_id":
+            return "marketplace"  # single sign-on is not configured in the tests: no such provider
         if name == "action":
             return "extend_deadline" if route.startswith("admin/") else "instructions"
         by_name = {"line_pk": "line", "product_pk": "product", "attachment_pk": "attachment",
