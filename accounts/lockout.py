@@ -4,6 +4,10 @@ and the answer they get (HTTP 429 with Retry-After).
 Axes counts failed log-ins per account and address (settings: AXES_*). Its backend refuses a
 locked-out pair before any password is checked; its middleware turns the refused request into
 ``lockout_response``. The login forms (accounts.forms) put ``lockout_message`` where their errors go.
+
+One count per account, whichever way a person logs in: by username or by e-mail address on the
+site (allauth), by username in the admin, by password again to reauthenticate. Axes keys its
+count by what ``login_account_username`` resolves the typed login to: the account's username.
 """
 import ipaddress
 
@@ -25,6 +29,36 @@ def client_ip_address(request: HttpRequest) -> str | None:
         return str(ipaddress.ip_address(address))
     except ValueError:
         return request.META.get("REMOTE_ADDR")
+
+
+def login_account_username(request: HttpRequest | None, credentials: dict | None = None) -> str | None:
+    """AXES_USERNAME_CALLABLE: the username of the account a log-in is for, whether the person
+    typed its username (any case: usernames are kept in lower case) or its e-mail address, so
+    that both count towards one lockout. What matches no account is counted as typed (lower
+    case): guessing at unknown accounts is locked out the same way."""
+    from allauth.account.models import EmailAddress
+
+    from .models import User
+
+    credentials = credentials or {}
+    data = getattr(request, "POST", None) or {}
+    typed = (credentials.get("username") or credentials.get("email") or data.get("login")
+             or data.get("username") or "")
+    typed = str(typed).strip()
+    if not typed:
+        return None
+    usernames = list(User.objects.filter(username__iexact=typed).values_list("username", flat=True)[:2])
+    if typed in usernames:
+        return typed
+    if len(usernames) == 1:
+        return usernames[0]
+    if "@" in typed:
+        owners = list(EmailAddress.objects.filter(email__iexact=typed).values_list("user__username", flat=True)[:2])
+        if not owners:
+            owners = list(User.objects.filter(email__iexact=typed).values_list("username", flat=True)[:2])
+        if len(owners) == 1:
+            return owners[0]
+    return typed.lower()
 
 
 def cool_off_seconds(request: HttpRequest | None = None) -> int:

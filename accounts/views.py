@@ -1,3 +1,4 @@
+from allauth.account import views as allauth_views
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -171,3 +172,21 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 return redirect("disputes:seller_desk")
     return render(request, "accounts/invitation_accept.html", {"invitation": invitation, "form": form},
                   status=status)
+
+
+class ConfirmEmailView(allauth_views.ConfirmEmailView):
+    """allauth's confirmation page, answering an unknown, expired or used link with its "this link
+    does not work" page and 404 on a POST as on a GET (allauth's POST would show the bare 404)."""
+
+    def get(self, *args, **kwargs) -> HttpResponse:
+        response = super().get(*args, **kwargs)
+        if self.object is None:
+            response.status_code = 404
+        return response
+
+    def post(self, *args, **kwargs) -> HttpResponse:
+        try:
+            return super().post(*args, **kwargs)
+        except Http404:
+            self.object = None
+            return self.render_to_response(self.get_context_data(), status=404)

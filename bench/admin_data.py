@@ -72,6 +72,7 @@ def seed(n: int, *, store_disputes: int | None = None, big: int = BIG) -> Seeded
     from django.utils import timezone
 
     from accounts.models import User
+    from accounts.services import user_emails_mark_verified_new
     from accounts.tests.factories import StaffFactory
     from catalog.tests.factories import CategoryFactory, ProductFactory, StoreFactory, WarehouseFactory
     from disputes.models import (
@@ -133,6 +134,7 @@ def seed(n: int, *, store_disputes: int | None = None, big: int = BIG) -> Seeded
               last_name=f"No. {i}", country=rng.choices(countries, weights)[0], password=unusable,
               date_joined=now - timedelta(days=200))
          for i in range(max(20, n // 4))), batch_size=2000)
+    user_emails_mark_verified_new(users=[*members, *buyers])  # verified addresses, as accounts made by staff
 
     # The plan of each dispute, before anything is written.
     big_at, small_at, full_at = (store_disputes or n) // 2, 1, 0 if store_disputes else None

@@ -104,6 +104,7 @@ def seed(buyers: int, lines: int, password: str) -> list[Buyer]:
     from django.utils import timezone
 
     from accounts.models import User
+    from accounts.services import user_emails_mark_verified_new
     from catalog.tests.factories import CategoryFactory, ProductFactory, StoreFactory, WarehouseFactory
     from orders.models import Order, OrderLine
 
@@ -121,6 +122,7 @@ def seed(buyers: int, lines: int, password: str) -> list[Buyer]:
     people = User.objects.bulk_create(
         User(username=f"bench-buyer-{i:03d}", email=f"buyer{i}@example.com", first_name="Buyer", last_name=f"{i}",
              country="RU", password=hashed) for i in range(buyers))
+    user_emails_mark_verified_new(users=people)  # a verified address: allauth's login form lets them in
     delivered = timezone.now() - timedelta(days=2)
     per_buyer = -(-lines // LINES_PER_ORDER)
     orders = Order.objects.bulk_create(

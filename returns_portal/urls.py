@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
+from accounts.views import ConfirmEmailView
 from api.endpoints import not_found as api_not_found
 from api.views import staff_api_token_revoke, staff_api_tokens
 from disputes.admin_views import dashboard_view, rules_view
@@ -24,6 +25,8 @@ urlpatterns = [
          name="staff_api_token_revoke"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    # allauth's e-mail confirmation, answering a link that does not work with its page and 404.
+    re_path(r"^accounts/confirm-email/(?P<key>[-:\w]+)/$", ConfirmEmailView.as_view(), name="account_confirm_email"),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("notifications/", include("notifications.urls")),

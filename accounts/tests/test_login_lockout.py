@@ -31,13 +31,15 @@ MESSAGE_EN = (f"Too many failed attempts to log in to this account. Logging in f
 MESSAGE_RU = (f"Слишком много неудачных попыток войти в эту учётную запись. Вход с вашего адреса "
               f"приостановлен на {COOL_OFF.seconds // 60} минут; попробуйте позже или попросите "
               f"поддержку снять блокировку.")
-WRONG_PASSWORD_EN = "Please enter a correct username and password."
+WRONG_PASSWORD_EN = "The username and/or password you specified are not correct."
 
 
 def log_in(client, username, password, *, url=SITE_LOGIN, **extra):
-    data = {"username": username, "password": password}
+    """The site's form (allauth) has one "login" field for a username or an e-mail address."""
     if url == ADMIN_LOGIN:
-        data["next"] = ADMIN_INDEX
+        data = {"username": username, "password": password, "next": ADMIN_INDEX}
+    else:
+        data = {"login": username, "password": password}
     return client.post(url, data, **extra)
 
 
@@ -282,3 +284,62 @@ def test_a_lockout_outside_the_login_pages_gets_the_sites_lockout_page(rf):
     assert response["Retry-After"] == "900"
     assert MESSAGE_EN in response.content.decode()
     assert "<h1>Logging in is paused</h1>" in response.content.decode()
+
+
+def test_by_email_address_and_by_username_count_towards_one_lock(client, clock):
+    """One count per account, whichever is typed: four wrong passwords by username and one by
+    the e-mail address (any case) lock the account, by either, the right password included."""
+    buyer = BuyerFactory(username="anna", email="anna@example.org")
+
+    fail(client, "anna", LIMIT - 1)
+    locked = fail(client, "Anna@Example.org", 1)[0]
+    by_email = log_in(client, "anna@example.org", PASSWORD)
+    by_username = log_in(client, "ANNA", PASSWORD)
+
+    assert [r.status_code for r in (locked, by_email, by_username)] == [429, 429, 429]
+    assert MESSAGE_EN in by_email.content.decode()
+    assert by_email["Retry-After"] == str(int(COOL_OFF.total_seconds()))
+    assert list(AccessAttempt.objects.values_list("username", "failures_since_start")) == [("anna", LIMIT + 2)]
+    assert signed_in_as(client) is None
+    # The admin's login shares the count too (by username there).
+    assert log_in(client, "anna", PASSWORD, url=ADMIN_LOGIN).status_code == 429
+    assert buyer.pk  # the account itself is untouched: another address logs in
+    assert log_in(Client(), "anna@example.org", PASSWORD, REMOTE_ADDR="203.0.113.9").status_code == 302
+
+
+def test_by_email_address_alone_locks_and_a_success_by_username_clears_it(client, clock):
+    buyer = BuyerFactory(username="boris", email="boris@example.org")
+
+    fail(client, "boris@example.org", LIMIT - 1)
+    assert log_in(client, "boris", PASSWORD).status_code == 302
+    assert not AccessAttempt.objects.exists()
+    client.post(reverse("account_logout"))
+    fail(client, "boris@example.org", LIMIT)
+
+    assert log_in(client, "boris", PASSWORD).status_code == 429
+    assert signed_in_as(client) is None
+    assert buyer.pk
+
+
+def test_an_unknown_login_is_counted_as_typed(client, clock):
+    fail(client, "Nobody@Example.org", LIMIT)
+
+    assert list(AccessAttempt.objects.values_list("username", flat=True)) == ["nobody@example.org"]
+
+
+def test_reauthentication_is_locked_out_with_the_same_count(client, clock):
+    buyer = BuyerFactory(username="clara", email="clara@example.org")
+    client.force_login(buyer)
+    reauthenticate = reverse("account_reauthenticate")
+
+    failures = [client.post(reauthenticate, {"password": "wrong-password"}) for _ in range(LIMIT)]
+    right = client.post(reauthenticate, {"password": PASSWORD})
+
+    assert [r.status_code for r in failures] == [200] * (LIMIT - 1) + [429]
+    assert "Incorrect password." in failures[0].content.decode()
+    assert right.status_code == 429
+    assert MESSAGE_EN in right.content.decode()
+    assert 'name="password"' in right.content.decode()
+    assert right["Retry-After"] == str(int(COOL_OFF.total_seconds()))
+    # The same count as the login form: the login is locked from this address too.
+    assert log_in(Client(), "clara@example.org", PASSWORD).status_code == 429

@@ -139,16 +139,22 @@ AUTH_PASSWORD_VALIDATORS = [
 # before they can log in; they log in by e-mail address or username. Store members are invited
 # by their store (accounts.invitations), never self-registered into one.
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+# The log-in and reauthentication forms say "locked out" when axes has locked the account.
+ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm", "reauthenticate": "accounts.forms.ReauthenticateForm"}
 SOCIALACCOUNT_ADAPTER = "accounts.sso.SocialAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email", "username"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_CHANGE_EMAIL = True  # one address per account; a new one replaces it once verified
+# Reauthentication by password only: no sign-in codes by e-mail (nor their pages).
+ACCOUNT_REAUTHENTICATION_METHODS = ["password"]
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False  # a link scanner's GET confirms nothing; the page has a button
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = env.int("ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS", default=3)
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+# Security notices by e-mail: password changed, set or reset; e-mail address changed or removed.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_LOGOUT_REDIRECT_URL = "catalog:product_list"
 ACCOUNT_PRESERVE_USERNAME_CASING = False
 # How long a store's invitation link stays valid (accounts.invitations).
@@ -163,7 +169,9 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
     "manage_email": "10/m/user",
     "login": "30/m/ip",
-    "login_failed": "10/m/ip,5/5m/key",
+    # Per address only: the per-account lock is the lockout's (axes, below), counted per account and
+    # address, so that nobody can lock a buyer out of their account from elsewhere.
+    "login_failed": "10/m/ip",
 }
 SOCIALACCOUNT_LOGIN_ON_GET = False  # "Sign in with ..." is a POST (no login started by a link)
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never take over a local account by a matching address
@@ -372,6 +380,8 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
 AXES_RESET_ON_SUCCESS = True  # a successful log-in clears the pair's count
 # Failures are rows in the database: staff see lockouts in the admin, and unlock by deleting them.
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# One count per account whether its username or its e-mail address was typed (and in the admin).
+AXES_USERNAME_CALLABLE = "accounts.lockout.login_account_username"
 # The client's address by the same rule as the API's throttling (NUM_PROXIES, below).
 AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip_address"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"  # HTTP 429 with Retry-After

@@ -9,6 +9,7 @@ import re
 from secrets import token_urlsafe
 from dataclasses import dataclass, field
 
+from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from axes.models import AccessAttempt
 from django.contrib.auth.models import Group
@@ -92,6 +93,9 @@ def build_site_world() -> SiteWorld:
     buyer = ours.buyer
     buyer.email = SECRET_EMAIL
     buyer.save(update_fields=["email"])
+    address = EmailAddress.objects.get(user=buyer)
+    address.email = SECRET_EMAIL
+    address.save(update_fields=["email"])
     Dispute.objects.filter(store=ours.store).update(description=SECRET_DESCRIPTION)
     ours.warehouse.address = SECRET_ADDRESS
     ours.warehouse.save(update_fields=["address"])
@@ -147,6 +151,7 @@ def build_site_world() -> SiteWorld:
         # The admin's objects, by model label.
         "auth.group": Group.objects.get(name="Support agent").pk,
         "accounts.user": buyer.pk,
+        "account.emailaddress": address.pk,
         "axes.accessattempt": attempt.pk,
         "catalog.store": ours.store.pk,
         "catalog.category": fresh_line.product.category_id,

@@ -131,6 +131,7 @@ ADMIN_MODELS = {
     "auth.group": (set(), set(), set(), set()),
     "accounts.user": (AGENTS, set(), set(), set()),
     "axes.accessattempt": (AGENTS, set(), set(), SUPERVISOR),
+    "account.emailaddress": (AGENTS, set(), SUPERVISOR, set()),  # a supervisor marks one verified
     # Who signed in with the identity provider's account: read-only, for staff who may view users.
     "socialaccount.socialaccount": (AGENTS, set(), set(), set()),
     "catalog.store": (AGENTS, set(), set(), set()),
@@ -175,8 +176,26 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "catalog:product_list": same(everyone(200)),
     "catalog:product_detail": same(everyone(200)),
     "catalog:country_set": post_only(everyone(302)),
-    "account_login": same(everyone(200)),
-    "account_logout": post_only(everyone(302)),
+    # Accounts (django-allauth): the pages of someone logged out, and of the person logged in.
+    # A link's key that does not work answers its "link does not work" page (confirmation: 404).
+    "account_login": same(roles(200, *[302] * 7)),  # a logged-in person is sent on
+    "account_signup": same(roles(200, *[302] * 7)),
+    "account_logout": {"GET": roles(302, *[200] * 7), "POST": everyone(302)},  # GET asks, POST logs out
+    "account_inactive": {"GET": everyone(200), "POST": everyone(405)},
+    "account_email_verification_sent": {"GET": everyone(200), "POST": everyone(405)},
+    "account_confirm_email": same(everyone(404)),
+    "account_reset_password": same(everyone(200)),  # an empty form: its errors
+    "account_reset_password_done": {"GET": everyone(200), "POST": everyone(405)},
+    "account_reset_password_from_key": same(everyone(200)),
+    "account_reset_password_from_key_done": {"GET": everyone(200), "POST": everyone(405)},
+    "account_email": {"GET": roles(LOGIN, *[200] * 7), "POST": roles(LOGIN, *[302] * 7)},  # nothing chosen
+    "account_change_password": same(roles(LOGIN, *[200] * 7)),
+    "account_set_password": same(roles(LOGIN, *[302] * 7)),  # has a password: to the change page
+    "account_reauthenticate": same(roles(LOGIN, *[200] * 7)),
+    # Sign-in and reauthentication codes by e-mail are off (ACCOUNT_REAUTHENTICATION_METHODS).
+    "account_request_reauthentication_code": same(roles(LOGIN, *[403] * 7)),
+    "account_confirm_reauthentication_code": same(roles(LOGIN, *[403] * 7)),
+    "account_confirm_login_code": same(roles(LOGIN, *[302] * 7)),  # no code asked for: sent on
     "accounts:language_set": post_only(everyone(400)),  # no language chosen
     "admin:login": {"GET": roles(200, 200, 200, 200, 200, 302, 302, 302), "POST": everyone(200)},
     "admin:logout": {"GET": roles(302, 302, 302, 302, 302, 405, 405, 405), "POST": everyone(302)},
@@ -317,6 +336,10 @@ def fill(pattern: Pattern, site, method: str) -> str:
             return "disputes"
         if name == "url":
             return "no-such-page/"
+        if name == "key":  # an e-mail confirmation or password reset link that does not work
+            return "not-a-real-key"
+        if name == "uidb36":
+            return "zz"
         if name == "provider_id":
             return "marketplace"  # single sign-on is not configured in the tests: no such provider
         if name == "token":
