@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.core.mail import EmailMultiAlternatives
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -22,10 +22,6 @@ from .kinds import Kind, can_turn_off
 from .messages import kind_of
 from .models import Notification
 from .unsubscribe import unsubscribe_headers, unsubscribe_url
-
-# The profile page where a person changes their e-mail choices (accounts:profile).
-PROFILE_PATH = "/accounts/profile/"
-
 
 @dataclass(frozen=True)
 class Summary:
@@ -49,10 +45,8 @@ def register_summary(keys: Iterable[str], provider: SummaryProvider) -> None:
 
 
 def profile_path() -> str:
-    try:
-        return reverse("accounts:profile")
-    except NoReverseMatch:  # the profile page is being built beside this; its address is fixed
-        return PROFILE_PATH
+    """The profile page, where a person changes their e-mail choices."""
+    return reverse("accounts:profile")
 
 
 def profile_url() -> str:

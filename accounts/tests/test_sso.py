@@ -312,3 +312,16 @@ def test_a_half_configuration_stops_the_start_up():
 
     assert done.returncode != 0
     assert "ImproperlyConfigured: SSO_SERVER_URL must be an https:// URL" in done.stderr
+
+
+@pytest.mark.django_db
+def test_the_profile_links_to_the_connected_accounts_only_when_single_sign_on_is_configured(client, settings):
+    from accounts.tests.factories import BuyerFactory
+
+    client.force_login(BuyerFactory())
+    connections = reverse("socialaccount_connections")
+    assert f'href="{connections}"' not in client.get(reverse("accounts:profile")).content.decode()
+    settings.SOCIALACCOUNT_PROVIDERS = sso_providers(ENVIRONMENT)
+    page = client.get(reverse("accounts:profile")).content.decode()
+    assert f'href="{connections}"' in page
+    assert "Connected sign-in accounts" in page

@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
+from accounts.tests.email_samples import SAMPLES as ACCOUNT_SAMPLES
 from accounts.tests.factories import BuyerFactory, SellerFactory
 from catalog.models import Category
 from catalog.tests.factories import CategoryFactory, StoreFactory
@@ -120,5 +121,6 @@ BUILDERS: dict[str, Callable[[str], Built]] = {
 }
 # (name, build(language) -> the e-mail): what the screenshot test renders, one PNG per language.
 SAMPLES: list[tuple[str, Callable[[str], EmailMultiAlternatives]]] = [
-    (name, (lambda build: lambda language: build(language).email)(build)) for name, build in BUILDERS.items()
+    *((name, (lambda build: lambda language: build(language).email)(build)) for name, build in BUILDERS.items()),
+    *ACCOUNT_SAMPLES,  # sign-up verification, password reset, store invitation
 ]
