@@ -108,25 +108,9 @@ def test_no_email_template_has_a_script_or_an_event_handler(template: Path):
     assert [found for found in inline_code(template.read_text()) if found != " style="] == []
 
 
-def is_email(template: Path) -> bool:
-    """An e-mail's HTML part (``returns_portal.mail``): read by mail programs, not served under the
-    policy, and styled inline on purpose (mail programs drop style sheets)."""
-    return template.is_relative_to(settings.BASE_DIR / "templates" / "email") or \
-        '{% extends "email/base.html" %}' in template.read_text()
-
-
-PAGES = [template for template in TEMPLATES if not is_email(template)]
-
-
-@pytest.mark.parametrize("template", PAGES, ids=lambda path: str(path.relative_to(settings.BASE_DIR)))
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda path: str(path.relative_to(settings.BASE_DIR)))
 def test_no_template_has_inline_script_style_or_event_handler(template: Path):
     assert inline_code(template.read_text()) == []
-
-
-@pytest.mark.parametrize("template", sorted(set(TEMPLATES) - set(PAGES)),
-                         ids=lambda path: str(path.relative_to(settings.BASE_DIR)))
-def test_no_e_mail_template_has_a_script_or_an_event_handler(template: Path):
-    assert [found for found in inline_code(template.read_text()) if found != " style="] == []
 
 
 def test_the_check_finds_each_kind_of_inline_code():
