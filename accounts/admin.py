@@ -12,6 +12,8 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from returns_portal.admin_site import ReadOnlyAdmin
+
 from .models import User
 from .services import user_email_mark_verified
 
@@ -95,7 +97,7 @@ for _model in (SocialApp, SocialToken, SocialAccount):
 
 
 @admin.register(SocialAccount)
-class SocialAccountAdmin(socialaccount_admin.SocialAccountAdmin):
+class SocialAccountAdmin(ReadOnlyAdmin, socialaccount_admin.SocialAccountAdmin):
     list_display = ("user", "provider", "uid", "date_joined", "last_login")
     list_select_related = ("user",)
     readonly_fields = ("user", "provider", "uid", "date_joined", "last_login", "extra_data")
@@ -106,12 +108,3 @@ class SocialAccountAdmin(socialaccount_admin.SocialAccountAdmin):
 
     def has_view_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("accounts.view_user") or super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
