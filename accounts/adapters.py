@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from catalog.selectors import viewer_country
 from returns_portal.mail import build_email, site_link
 
+from .lockout import client_ip_address
+
 
 def starting_country(request) -> str:
     return viewer_country(request) if request is not None else ""
@@ -66,6 +68,12 @@ class AccountAdapter(DefaultAccountAdapter):
             return
         super().add_message(request, level, message_template=message_template,
                             message_context=message_context, extra_tags=extra_tags, message=message)
+
+    def get_client_ip(self, request) -> str:
+        """The client's address by the site's one rule (NUM_PROXIES, as the lockout and the API's
+        throttling): behind the proxy, allauth's limits per address must not count every visitor
+        as the proxy."""
+        return client_ip_address(request) or super().get_client_ip(request)
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """allauth's e-mails through the portal's sender (returns_portal.mail): text and HTML

@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 from returns_portal.admin_site import ReadOnlyAdmin
 
 from .models import User
-from .services import user_email_mark_verified
+from .services import user_email_set_by_staff
 
 EMAIL_CHOICES = ("email_reminders", "email_messages", "email_outcomes", "email_digest")
 
@@ -38,12 +38,14 @@ class UserAdmin(BaseUserAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
-        if not change:
-            # Staff type the address of a person they create: it logs in without a verification e-mail.
-            user_email_mark_verified(user=obj)
+        if not change or "email" in form.changed_data:
+            # Staff type the address of a person they create (it logs in without a verification
+            # e-mail), or the one a person asked support to move their account to: the old address
+            # stops being theirs (no password reset to it any more).
+            user_email_set_by_staff(user=obj)
 
 
-# allauth's e-mail addresses, with who may do what (accounts/migrations/0007): support agents and
+# allauth's e-mail addresses, with who may do what (accounts/migrations/0008): support agents and
 # supervisors see addresses and whether they are verified (a buyer whose confirmation e-mail does
 # not arrive); only a supervisor marks one verified. Adding and deleting: superusers only.
 admin.site.unregister(EmailAddress)

@@ -18,7 +18,6 @@ from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import password_validation
-from django.contrib.auth.base_user import BaseUserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -32,6 +31,7 @@ from returns_portal.formatting import local_datetime
 from returns_portal.mail import send_email, site_link
 
 from .models import StoreInvitation, User
+from .selectors import address_taken
 from .services import DISPLAY_NAME_MAX_LENGTH, user_email_mark_verified
 
 logger = logging.getLogger(__name__)
@@ -77,14 +77,6 @@ def invitation_by_token(token: str) -> StoreInvitation | None:
     return StoreInvitation.objects.select_related("store", "invited_by").filter(token_hash=token_hash(token)).first()
 
 
-def address_taken(email: str) -> bool:
-    """Whether an account holds ``email``, as its address or one it added (verified or not)."""
-    from allauth.account.models import EmailAddress
-
-    return (User.objects.filter(email__iexact=email).exists()
-            or EmailAddress.objects.filter(email__iexact=email).exists())
-
-
 def invitation_closed_reason(invitation: StoreInvitation, now=None) -> str | None:
     """Why ``invitation`` cannot be accepted now, or None when it can."""
     state = invitation.state_at(now or timezone.now())
@@ -96,7 +88,8 @@ def invitation_closed_reason(invitation: StoreInvitation, now=None) -> str | Non
 
 
 def _clean_email(email: str) -> str:
-    email = BaseUserManager.normalize_email((email or "").strip())
+    # Lower case as a whole, as allauth keeps every address: it finds them by the lower-cased text.
+    email = (email or "").strip().lower()
     try:
         if len(email) > EMAIL_MAX_LENGTH:
             raise ValidationError("too long")
@@ -222,10 +215,15 @@ def store_invitation_accept(*, token: str, username: str, display_name: str, pas
             ErrorCode.INVALID_NAME
         raise DomainError(code, " ".join(error.messages)) from None
     with transaction.atomic():
-        invitation = (StoreInvitation.objects.select_for_update().filter(token_hash=token_hash(token))
-                      .first() if TOKEN_FORMAT.fullmatch(token or "") else None)
-        if invitation is None:
+        found = (StoreInvitation.objects.filter(token_hash=token_hash(token)).values_list("pk", "email").first()
+                 if TOKEN_FORMAT.fullmatch(token or "") else None)
+        if found is None:
             raise DomainError(ErrorCode.INVITATION_CLOSED, _("This invitation link is not valid."))
+        # Every invitation to this address is locked, in one order: two stores' invitations to one
+        # address accepted at once make one account, the other finds the address taken.
+        locked = {row.pk: row for row in StoreInvitation.objects.select_for_update()
+                  .filter(email=found[1]).order_by("pk")}
+        invitation = locked[found[0]]
         now = timezone.now()
         reason = invitation_closed_reason(invitation, now)
         if reason is not None:
@@ -243,7 +241,11 @@ def store_invitation_accept(*, token: str, username: str, display_name: str, pas
                 user.save()
         except IntegrityError:  # the name was taken by a sign-up that committed meanwhile
             raise DomainError(ErrorCode.NAME_TAKEN, _("A user with that username already exists.")) from None
-        user_email_mark_verified(user=user)
+        try:
+            with transaction.atomic():
+                user_email_mark_verified(user=user)
+        except IntegrityError:  # a sign-up confirmed this address meanwhile
+            raise InvitationClosed(ADDRESS_TAKEN) from None
         invitation.accepted_at, invitation.accepted_by = now, user
         invitation.save(update_fields=["accepted_at", "accepted_by"])
     return user

@@ -36,9 +36,8 @@ def login_account_username(request: HttpRequest | None, credentials: dict | None
     typed its username (any case: usernames are kept in lower case) or its e-mail address, so
     that both count towards one lockout. What matches no account is counted as typed (lower
     case): guessing at unknown accounts is locked out the same way."""
-    from allauth.account.models import EmailAddress
-
     from .models import User
+    from .selectors import address_holders
 
     credentials = credentials or {}
     data = getattr(request, "POST", None) or {}
@@ -53,9 +52,7 @@ def login_account_username(request: HttpRequest | None, credentials: dict | None
     if len(usernames) == 1:
         return usernames[0]
     if "@" in typed:
-        owners = list(EmailAddress.objects.filter(email__iexact=typed).values_list("user__username", flat=True)[:2])
-        if not owners:
-            owners = list(User.objects.filter(email__iexact=typed).values_list("username", flat=True)[:2])
+        owners = list(address_holders(typed).values_list("username", flat=True)[:2])
         if len(owners) == 1:
             return owners[0]
     return typed.lower()

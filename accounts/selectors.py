@@ -1,8 +1,23 @@
 """Reads of accounts, scoped to the person asking."""
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .models import StoreInvitation, User
+
+
+def address_holders(email: str) -> QuerySet[User]:
+    """The accounts that hold ``email``: whose verified address it is, or whose account address it
+    is (a sign-up not yet confirmed, an account from before verification). An address someone merely
+    asked to change to and never confirmed holds nothing: anyone can type another's address there."""
+    from allauth.account.models import EmailAddress
+
+    verified = EmailAddress.objects.filter(email__iexact=email, verified=True).values("user_id")
+    return User.objects.filter(Q(pk__in=verified) | Q(email__iexact=email))
+
+
+def address_taken(email: str) -> bool:
+    """Whether an account here holds ``email`` (an address belongs to one account)."""
+    return address_holders(email).exists()
 
 
 def store_members(store_id: int) -> QuerySet[User]:

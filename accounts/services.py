@@ -1,5 +1,6 @@
 """Writes to accounts."""
 from django.conf import settings
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from returns_portal.countries import Country
@@ -18,14 +19,31 @@ def user_email_mark_verified(*, user: User) -> None:
     already holds the address (an address belongs to one account)."""
     from allauth.account.models import EmailAddress
 
-    if not user.email or EmailAddress.objects.filter(email__iexact=user.email).exclude(user=user).exists():
+    email = user.email.strip().lower()  # as allauth keeps addresses: it looks them up lower-cased
+    if not email or EmailAddress.objects.filter(email=email, verified=True).exclude(user=user).exists():
         return
-    EmailAddress.objects.filter(user=user).exclude(email__iexact=user.email).update(primary=False)
+    if user.email != email:
+        User.objects.filter(pk=user.pk).update(email=email)
+        user.email = email
+    # Another account's unconfirmed request for this address gives way to the account it belongs to.
+    EmailAddress.objects.filter(email=email, verified=False).exclude(user=user).delete()
+    EmailAddress.objects.filter(user=user).exclude(email=email).update(primary=False)
     address, created = EmailAddress.objects.get_or_create(
-        user=user, email__iexact=user.email, defaults={"email": user.email, "verified": True, "primary": True})
+        user=user, email=email, defaults={"verified": True, "primary": True})
     if not created and not (address.verified and address.primary):
         address.verified = address.primary = True
         address.save(update_fields=["verified", "primary"])
+
+
+def user_email_set_by_staff(*, user: User) -> None:
+    """Staff set ``user``'s address in the admin (a new account, or a move to another address):
+    it is their only address from now on, verified; the addresses they had before are no longer
+    theirs, so no password reset or log-in goes to them."""
+    from allauth.account.models import EmailAddress
+
+    with transaction.atomic():
+        EmailAddress.objects.filter(user=user).exclude(email=user.email.strip().lower()).delete()
+        user_email_mark_verified(user=user)
 
 
 def user_emails_mark_verified_new(*, users) -> None:
@@ -35,7 +53,8 @@ def user_emails_mark_verified_new(*, users) -> None:
     from allauth.account.models import EmailAddress
 
     EmailAddress.objects.bulk_create(
-        (EmailAddress(user_id=user.pk, email=user.email, verified=True, primary=True) for user in users if user.email),
+        (EmailAddress(user_id=user.pk, email=user.email.lower(), verified=True, primary=True)
+         for user in users if user.email),
         batch_size=2000)
 
 

@@ -28,16 +28,16 @@ from allauth.socialaccount.models import SocialApp, SocialLogin
 from allauth.socialaccount.providers.base import AuthProcess
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.shortcuts import render
 
 from returns_portal.countries import Country
 
 from .lockout import lockout_response
+from .selectors import address_taken
+from .services import DISPLAY_NAME_MAX_LENGTH
 from .sso_config import DEFAULT_COUNTRY_CLAIM, DEFAULT_LANGUAGE_CLAIM
 
-DISPLAY_NAME_LENGTH = 150
 
 
 def claims_of(sociallogin: SocialLogin) -> dict:
@@ -72,12 +72,6 @@ def language_from_claim(value) -> str:
         return ""
     code = value.strip().replace("_", "-").split("-")[0].lower()
     return code if code in dict(settings.LANGUAGES) else ""
-
-
-def address_taken(email: str) -> bool:
-    """Whether an account here already holds ``email`` (as its address or one of its addresses)."""
-    return (EmailAddress.objects.filter(email__iexact=email).exists()
-            or get_user_model().objects.filter(email__iexact=email).exists())
 
 
 def locked_out(request: HttpRequest, user) -> bool:
@@ -124,7 +118,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         user.language = language_from_claim(
             claim(claims, app_settings.get("language_claim", DEFAULT_LANGUAGE_CLAIM)))
         name = claims.get("name")
-        user.display_name = name.strip()[:DISPLAY_NAME_LENGTH] if isinstance(name, str) else ""
+        user.display_name = name.strip()[:DISPLAY_NAME_MAX_LENGTH] if isinstance(name, str) else ""
         return user
 
     def save_user(self, request, sociallogin, form=None):

@@ -100,6 +100,8 @@ def team_invite(request: HttpRequest) -> HttpResponse:
             invitation = invitations.store_invitation_create(invited_by=request.user,
                                                              email=form.cleaned_data["email"])
         except DomainError as error:
+            # Refusals count too: the answers say whether an address has an account here.
+            ratelimit.record(request.user, invitation=1)
             form.add_error("email", error.message)
         else:
             ratelimit.record(request.user, invitation=1)

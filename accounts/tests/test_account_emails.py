@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.tests.factories import BuyerFactory
+from accounts.tests.support import reauthenticate
 
 pytestmark = pytest.mark.django_db
 
@@ -105,6 +106,7 @@ def test_the_password_reset_email_in_the_accounts_language(client, language):
 def test_the_email_change_verification_email(client, language):
     buyer = BuyerFactory(email="old@example.org", language=language)
     client.force_login(buyer)
+    reauthenticate(client)
     client.post(reverse("account_email"), {"email": "new@example.org", "action_add": ""})
     words = WORDS[language]
 

@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from accounts.tests.factories import BuyerFactory, UserFactory
+from accounts.tests.support import reauthenticate
 from catalog.tests.factories import StoreFactory, WarehouseFactory
 from disputes.models import Dispute
 from disputes.tests.factories import disputable_line
@@ -210,6 +211,7 @@ def test_a_password_change_needs_the_old_password_and_sends_a_notice(client):
 def test_an_email_change_takes_effect_only_when_the_new_address_is_confirmed(client):
     buyer = BuyerFactory(username="mover", email="old@example.org")
     client.force_login(buyer)
+    reauthenticate(client)
 
     added = client.post(EMAIL, {"email": "new@example.org", "action_add": ""})
 
@@ -237,6 +239,7 @@ def test_the_email_change_link_is_signed_and_expires(client, time_machine):
     time_machine.move_to("2026-11-30 10:00:00+03:00", tick=False)
     buyer = BuyerFactory(email="old@example.org")
     client.force_login(buyer)
+    reauthenticate(client)
     client.post(EMAIL, {"email": "new@example.org", "action_add": ""})
     link = link_in(mail.outbox[0])
     key = link.rstrip("/").rsplit("/", 1)[-1]
@@ -278,3 +281,21 @@ def test_sign_up_starts_in_the_visitors_country_and_language_and_is_only_a_buyer
     assert (user.store, user.is_staff, user.is_superuser) == (None, False, False)
     assert user.groups.count() == 0 and user.user_permissions.count() == 0
     assert mail.outbox[0].subject == "Подтвердите адрес электронной почты"
+
+
+def test_an_email_change_asks_for_the_password_again_first_and_sends_nothing_before(client):
+    """A session whose log-in is not recent (left open, or stolen) cannot move the account to
+    another address, from which the password could then be reset."""
+    buyer = BuyerFactory(username="mover", email="old@example.org")
+    client.force_login(buyer)
+
+    asked = client.post(EMAIL, {"email": "new@example.org", "action_add": ""})
+
+    assert asked.status_code == 302 and asked["Location"].startswith(reverse("account_reauthenticate"))
+    assert mail.outbox == []
+    assert list(EmailAddress.objects.filter(user=buyer).values_list("email", flat=True)) == ["old@example.org"]
+    wrong = client.post(reverse("account_reauthenticate"), {"password": "not-the-password"})
+    assert wrong.status_code == 200 and mail.outbox == []
+    reauthenticate(client)
+    assert client.post(EMAIL, {"email": "new@example.org", "action_add": ""}).status_code == 302
+    assert [m.to for m in mail.outbox] == [["new@example.org"]]

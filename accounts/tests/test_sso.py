@@ -21,6 +21,7 @@ from django.utils import translation
 from accounts.sso import claim, country_from_claim, language_from_claim
 from accounts.sso_config import SsoConfigurationError, sso_origin, sso_providers
 from accounts.tests.factories import BuyerFactory, StaffFactory
+from accounts.tests.support import reauthenticate
 
 ENVIRONMENT = {
     "SSO_SERVER_URL": "https://id.marketplace.example/realms/buyers",
@@ -225,6 +226,7 @@ def test_an_account_with_a_password_may_disconnect(client, configured):
     buyer = BuyerFactory()
     account = link(buyer)
     client.force_login(buyer)
+    reauthenticate(client)
 
     page = client.post(reverse("socialaccount_connections"), {"account": account.pk})
 

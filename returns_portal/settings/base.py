@@ -149,6 +149,10 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_CHANGE_EMAIL = True  # one address per account; a new one replaces it once verified
 # Reauthentication by password only: no sign-in codes by e-mail (nor their pages).
 ACCOUNT_REAUTHENTICATION_METHODS = ["password"]
+# Changing the e-mail address (and connecting a single sign-on account) asks for the password again
+# when the last log-in is older than ACCOUNT_REAUTHENTICATION_TIMEOUT: a session left open or
+# stolen cannot move the account to another address and reset its password through it.
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False  # a link scanner's GET confirms nothing; the page has a button
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = env.int("ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS", default=3)
