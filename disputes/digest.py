@@ -1,12 +1,15 @@
 """The weekly digest for a store's people: the store's disputes waiting for it (with their
-deadlines), and those opened and closed in the past week; sent on Monday morning (beat) to each
-active member of an active store who kept ``email_digest`` on, in their language, and not sent
-when there is nothing to say.
+deadlines), and those opened and closed in the past week (Monday to Sunday in the site's time
+zone, the week before the one it is sent in, so a retry hours later lists the same); sent on
+Monday morning (beat) to each active member of an active store who wants it, in their language,
+and not sent when there is nothing to say.
 
-At most once per person per week: a ``notifications.WeeklyDigest`` row is claimed for each person
-before their e-mail is sent (one insert that skips people already claimed, by this run or a
-concurrent one) and removed if sending fails, so a retry sends it then. The queries do not grow
-with the number of disputes or people.
+At most once per person per week: each person is claimed, sent and stamped in turn. Their
+``notifications.WeeklyDigest`` row is inserted just before their e-mail is sent (a person another
+run, earlier or concurrent, has a row for is skipped) and deleted again if sending fails or the
+run is cut short (soft time limit, worker shutdown), so the retry sends it then; nobody is claimed
+ahead of their turn, so a run that stops leaves everyone after it to the next. The queries do not
+grow with the number of disputes; each person costs their claim and their stamp.
 """
 from __future__ import annotations
 
@@ -14,9 +17,11 @@ import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -25,7 +30,7 @@ from django.utils.translation import ngettext
 
 from accounts.models import User
 from notifications.emails import email_context
-from notifications.kinds import Kind
+from notifications.kinds import CHOICE_FIELDS, Kind
 from notifications.models import WeeklyDigest
 from notifications.unsubscribe import unsubscribe_headers
 from returns_portal.formatting import local_datetime
@@ -65,23 +70,31 @@ def week_of(now: datetime) -> date:
     return today - timedelta(days=today.weekday())
 
 
+def week_start(week: date) -> datetime:
+    """Midnight (in the site's time zone) starting the Monday ``week``."""
+    return datetime.combine(week, time.min, tzinfo=timezone.get_current_timezone())
+
+
 def store_weeks(store_ids: set[int], now: datetime) -> dict[int, StoreWeek]:
-    """The digest's disputes of these stores, in one query."""
+    """The digest's disputes of these stores, in one query: waiting for the store at ``now``, and
+    opened or closed in the week before the one ``now`` is in."""
     weeks: dict[int, StoreWeek] = defaultdict(StoreWeek)
     if not store_ids:
         return weeks
-    since = now - WEEK
+    this_week = week_of(now)
+    since, until = week_start(this_week - WEEK), week_start(this_week)
     waiting_states = states_where(Party.SELLER)
     disputes = (Dispute.objects.filter(store_id__in=store_ids)
-                .filter(Q(state__in=waiting_states) | Q(created_at__gte=since) | Q(closed_at__gte=since))
+                .filter(Q(state__in=waiting_states) | Q(created_at__gte=since, created_at__lt=until)
+                        | Q(closed_at__gte=since, closed_at__lt=until))
                 .select_related("order_line__order").order_by("-created_at", "-pk"))
     for dispute in disputes:
         week = weeks[dispute.store_id]
         if dispute.state in waiting_states:
             week.waiting.append(dispute)
-        if dispute.created_at >= since:
+        if since <= dispute.created_at < until:
             week.opened.append(dispute)
-        if dispute.closed_at and dispute.closed_at >= since:
+        if dispute.closed_at and since <= dispute.closed_at < until:
             week.closed.append(dispute)
     far = now + timedelta(days=36500)
     for week in weeks.values():
@@ -93,7 +106,7 @@ def store_weeks(store_ids: set[int], now: datetime) -> dict[int, StoreWeek]:
 def digest_recipients(week: date):
     """Active people of active stores who want the digest and have not had this week's."""
     return (User.objects.filter(store__isnull=False, store__is_active=True, is_active=True, is_api_account=False,
-                                email_digest=True)
+                                **{CHOICE_FIELDS[Kind.DIGEST]: True})
             .exclude(email="").exclude(weekly_digests__week=week)
             .select_related("store").order_by("pk"))
 
@@ -150,35 +163,53 @@ def digest_email(person: User, week: StoreWeek, now: datetime) -> EmailMultiAlte
                        language=language, headers=unsubscribe_headers(user_id=person.pk, kind=Kind.DIGEST))
 
 
+def _claim(person: User, week: date, claim: str) -> bool:
+    """Claim ``person``'s digest of ``week`` for this run; False if a run already has it."""
+    try:
+        with transaction.atomic():
+            WeeklyDigest.objects.create(recipient=person, week=week, claim=claim)
+    except IntegrityError:
+        return False
+    return True
+
+
 def weekly_digests_send(*, now: datetime | None = None) -> int:
     """Send this week's digest to each store member who wants it and has something to read;
     returns how many were sent. Raises ``DigestsFailed`` after trying everyone if some could not
-    be sent (their claims released, so running it again sends those and only those)."""
+    be sent (their claims released, so running it again sends those and only those). Cut short
+    (``SoftTimeLimitExceeded``, or anything else that ends the loop), it releases the claim it
+    holds unless that e-mail went out, and re-raises: those not sent yet are left to the retry."""
     now = now or timezone.now()
     week = week_of(now)
     people = list(digest_recipients(week))
     weeks = store_weeks({person.store_id for person in people}, now)
     people = [person for person in people if not weeks[person.store_id].is_empty]
-    if not people:
-        return 0
     claim = uuid.uuid4().hex
-    WeeklyDigest.objects.bulk_create([WeeklyDigest(recipient=person, week=week, claim=claim) for person in people],
-                                     ignore_conflicts=True, batch_size=500)
-    mine = set(WeeklyDigest.objects.filter(claim=claim).values_list("recipient_id", flat=True))
-    sent, failed = [], []
-    for person in people:
-        if person.pk not in mine:  # a concurrent run has it
-            continue
-        try:
-            digest_email(person, weeks[person.store_id], now).send(fail_silently=False)
-        except Exception:
-            logger.exception("The weekly digest to user %s could not be sent; the retry sends it.", person.pk)
-            WeeklyDigest.objects.filter(claim=claim, recipient=person).delete()
-            failed.append(person.pk)
-            continue
-        sent.append(person.pk)
-    if sent:
-        WeeklyDigest.objects.filter(claim=claim, recipient_id__in=sent).update(sent_at=now)
+    sent, failed = 0, []
+    delivered = None  # the person whose e-mail went out and whose stamp is not written yet
+    try:
+        for person in people:
+            if not _claim(person, week, claim):  # another run has sent it, or is sending it
+                continue
+            try:
+                digest_email(person, weeks[person.store_id], now).send(fail_silently=False)
+            except SoftTimeLimitExceeded:
+                raise
+            except Exception:
+                logger.exception("The weekly digest to user %s could not be sent; the retry sends it.", person.pk)
+                WeeklyDigest.objects.filter(claim=claim, recipient=person).delete()
+                failed.append(person.pk)
+                continue
+            delivered = person
+            WeeklyDigest.objects.filter(claim=claim, recipient=person).update(sent_at=timezone.now())
+            delivered = None
+            sent += 1
+    except BaseException:  # cut short: release this run's claim in hand unless its e-mail went out
+        unsent = WeeklyDigest.objects.filter(claim=claim, sent_at__isnull=True)
+        if delivered is not None:
+            unsent = unsent.exclude(recipient=delivered)
+        unsent.delete()
+        raise
     if failed:
         raise DigestsFailed(f"{len(failed)} weekly digests could not be sent: users {failed}")
-    return len(sent)
+    return sent

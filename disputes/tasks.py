@@ -2,6 +2,7 @@
 import logging
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from returns_portal.errors import DomainError
@@ -64,9 +65,10 @@ def sweep_orphan_evidence() -> int:
     return evidence_sweep_orphans()
 
 
-@shared_task(autoretry_for=(digest.DigestsFailed,), retry_backoff=60, retry_backoff_max=3600, max_retries=6,
-             acks_late=True, time_limit=1800, soft_time_limit=1700)
+@shared_task(autoretry_for=(digest.DigestsFailed, SoftTimeLimitExceeded), retry_backoff=60, retry_backoff_max=3600,
+             max_retries=6, acks_late=True, time_limit=1800, soft_time_limit=1700)
 def send_weekly_digests() -> int:
     """Beat job (Monday morning): the week's digest to each store member who wants it; at most
-    one per person per week however often it runs. Retried for those whose e-mail failed."""
+    one per person per week however often it runs. Retried for those whose e-mail failed, and
+    for those not reached when the soft time limit cut the run short."""
     return digest.weekly_digests_send()
