@@ -56,13 +56,26 @@ def overdue(state: str, count: int, **fields) -> list[Dispute]:
     return disputes
 
 
+# The sweeper's sessions carry this name (libpq's PGAPPNAME), so the test watches them alone: not
+# PostgreSQL's autovacuum workers, nor an idle connection of another test's server thread.
+SWEEPER = "rp-test-killed-sweeper"
+
+
 def other_sessions() -> int:
-    """Other clients' sessions on the test database. Only client backends: PostgreSQL's own
-    autovacuum workers also show up there, at moments of their choosing."""
+    """The sweeper process's sessions on the test database."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
+                       "AND pid <> pg_backend_pid() AND application_name = %s", [SWEEPER])
         return cursor.fetchone()[0]
+
+
+def other_sessions_described() -> list[tuple]:
+    """Who the other sessions are, for a failure's message."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid, application_name, client_port, state, backend_start, left(query, 200) "
+                       "FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
+        return cursor.fetchall()  # every client's: what else was there
 
 
 def no_other_sessions_within(seconds: float) -> bool:
@@ -86,7 +99,8 @@ def test_a_sweep_killed_mid_batch_is_completed_by_the_next_one_with_nothing_done
     closing = overdue(S.AWAITING_BUYER_SHIPMENT, 6)
     every = refunding + closing
     # (processes an earlier test started may take a moment to close their sessions)
-    assert Refund.objects.count() == 0 and no_other_sessions_within(WAIT_SECONDS)
+    assert Refund.objects.count() == 0
+    assert no_other_sessions_within(WAIT_SECONDS), other_sessions_described()
 
     # When a process sweeps them in batches of 3 and is killed (SIGKILL) inside its sixth batch
     env = {
@@ -94,6 +108,7 @@ def test_a_sweep_killed_mid_batch_is_completed_by_the_next_one_with_nothing_done
         "DJANGO_SETTINGS_MODULE": "returns_portal.settings.local",
         "ENV_FILE": "",
         "DATABASE_URL": _database_url(),
+        "PGAPPNAME": SWEEPER,
         "CELERY_TASK_ALWAYS_EAGER": "true",  # its refunds are paid on commit, in the process
         "SELLER_TIMEOUT_POLICY": "refund",
         "VAR_DIR": str(tmp_path),
@@ -125,6 +140,7 @@ def test_a_sweep_killed_mid_batch_is_completed_by_the_next_one_with_nothing_done
         held = batches[HOLD_AT_BATCH]
         assert len(held) == BATCH and set(held) <= {d.pk for d in refunding}
         assert not DisputeEvent.objects.filter(dispute__in=held).exists()
+        assert other_sessions() >= 1  # the sweeper's session, holding that transaction open
         sweeper.send_signal(signal.SIGKILL)
         sweeper.wait(timeout=30)
     finally:
@@ -134,7 +150,7 @@ def test_a_sweep_killed_mid_batch_is_completed_by_the_next_one_with_nothing_done
     assert sweeper.returncode == -signal.SIGKILL
 
     # The server notices the dead client and rolls its transaction back (its locks with it)
-    assert no_other_sessions_within(WAIT_SECONDS)
+    assert no_other_sessions_within(WAIT_SECONDS), other_sessions_described()
 
     # Then the committed batches stand, and the killed batch left nothing at all
     committed = [pk for number in range(1, HOLD_AT_BATCH) for pk in batches[number]]
