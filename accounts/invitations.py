@@ -32,7 +32,7 @@ from returns_portal.mail import send_email, site_link
 
 from .models import StoreInvitation, User
 from .selectors import address_taken
-from .services import DISPLAY_NAME_MAX_LENGTH, user_email_mark_verified
+from .services import clean_display_name, user_email_mark_verified
 
 logger = logging.getLogger(__name__)
 
@@ -200,10 +200,7 @@ def store_invitation_accept(*, token: str, username: str, display_name: str, pas
     """
     from allauth.account.adapter import get_adapter
 
-    display_name = " ".join((display_name or "").split())
-    if len(display_name) > DISPLAY_NAME_MAX_LENGTH:
-        raise DomainError(ErrorCode.INVALID_NAME, _("A display name has at most %(count)d characters.")
-                          % {"count": DISPLAY_NAME_MAX_LENGTH})
+    display_name = clean_display_name(display_name)
     username = (username or "").strip().lower()  # as allauth keeps them (ACCOUNT_PRESERVE_USERNAME_CASING)
     if not username or len(username) > USERNAME_MAX_LENGTH:
         raise DomainError(ErrorCode.INVALID_NAME, _("Choose a username of at most %(count)d characters.")

@@ -58,6 +58,16 @@ def user_emails_mark_verified_new(*, users) -> None:
         batch_size=2000)
 
 
+def clean_display_name(display_name: str) -> str:
+    """A display name as kept: its words with single spaces. Refused (``INVALID_NAME``) over
+    ``DISPLAY_NAME_MAX_LENGTH`` characters."""
+    display_name = " ".join((display_name or "").split())
+    if len(display_name) > DISPLAY_NAME_MAX_LENGTH:
+        raise DomainError(ErrorCode.INVALID_NAME, _("A display name has at most %(count)d characters.")
+                          % {"count": DISPLAY_NAME_MAX_LENGTH})
+    return display_name
+
+
 def _check_language(language: str) -> None:
     if language not in dict(settings.LANGUAGES):
         raise DomainError(ErrorCode.INVALID_CHOICE, _("Please choose a language from the list."))
@@ -85,10 +95,7 @@ def user_profile_update(*, user: User, display_name: str, country: str, language
     (``INVALID_NAME``); a country or language not on the lists, or no country for a buyer
     (``INVALID_CHOICE``); a digest choice from someone outside a store (``NOT_ALLOWED``).
     """
-    display_name = " ".join(display_name.split())
-    if len(display_name) > DISPLAY_NAME_MAX_LENGTH:
-        raise DomainError(ErrorCode.INVALID_NAME, _("A display name has at most %(count)d characters.")
-                          % {"count": DISPLAY_NAME_MAX_LENGTH})
+    display_name = clean_display_name(display_name)
     if country not in Country.values and not (country == "" and not user.is_buyer):
         raise DomainError(ErrorCode.INVALID_CHOICE, _("Please choose a country from the list."))
     _check_language(language)
