@@ -16,6 +16,7 @@ from catalog.selectors import viewer_country
 from returns_portal.mail import build_email, site_link
 
 from .lockout import client_ip_address
+from .selectors import address_holders
 
 
 def starting_country(request) -> str:
@@ -31,13 +32,8 @@ def account_email_language(address: str, user=None) -> str:
     """The language of an account e-mail to ``address``: its account's language when it has
     one (an address belongs to one account), else the language of the page the request came
     from (a sign-up for an address nobody holds, a reset asked for an unknown address)."""
-    from allauth.account.models import EmailAddress
-
-    from .models import User
-
     if user is None:
-        owner = EmailAddress.objects.filter(email__iexact=address).select_related("user").first()
-        user = owner.user if owner else User.objects.filter(email__iexact=address).first()
+        user = address_holders(address).first()
     language = getattr(user, "language", "") or translation.get_language() or settings.LANGUAGE_CODE
     return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
