@@ -21,7 +21,6 @@ SOCIALACCOUNT_PROVIDERS). What happens when someone signs in with it:
 from __future__ import annotations
 
 from allauth.account.adapter import get_adapter as get_account_adapter
-from allauth.account.models import EmailAddress
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp, SocialLogin
@@ -75,10 +74,10 @@ def language_from_claim(value) -> str:
 
 
 def locked_out(request: HttpRequest, user) -> bool:
-    """Whether failed password log-ins locked ``user`` out from this client's address, by any
-    name they log in with (username or e-mail address): the lockout is counted per what was typed."""
-    names = {user.username, user.email, *EmailAddress.objects.filter(user=user).values_list("email", flat=True)}
-    return any(AxesProxyHandler.is_locked(request, credentials={"username": name}) for name in names if name)
+    """Whether failed password log-ins locked ``user`` out from this client's address. Failures
+    typed with any of the account's names (username or address) count towards the account's
+    username (``AXES_USERNAME_CALLABLE``), so that is the one count to ask about."""
+    return AxesProxyHandler.is_locked(request, credentials={"username": user.username})
 
 
 def password_only(user) -> bool:
