@@ -96,15 +96,15 @@ def team_invite(request: HttpRequest) -> HttpResponse:
         form.add_error(None, limited.message)
         return _team_page(request, form, status=429)
     if form.is_valid():
+        # Every invitation asked for counts, refused ones too: the answers say whether an address
+        # has an account here.
+        ratelimit.record(request.user, invitation=1)
         try:
             invitation = invitations.store_invitation_create(invited_by=request.user,
                                                              email=form.cleaned_data["email"])
         except DomainError as error:
-            # Refusals count too: the answers say whether an address has an account here.
-            ratelimit.record(request.user, invitation=1)
             form.add_error("email", error.message)
         else:
-            ratelimit.record(request.user, invitation=1)
             messages.success(request, _("Invitation sent to %(email)s. The link in it works until %(until)s.")
                              % {"email": invitation.email, "until": local_datetime(invitation.expires_at)})
             return redirect("team:index")
