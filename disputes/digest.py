@@ -160,7 +160,8 @@ def digest_email(person: User, week: StoreWeek, now: datetime) -> EmailMultiAlte
             "button_label": _("Open the seller desk"),
         }
     return build_email(to=[person.email], subject=subject, template="disputes/email/weekly_digest", context=context,
-                       language=language, headers=unsubscribe_headers(user_id=person.pk, kind=Kind.DIGEST))
+                       language=language, headers=unsubscribe_headers(user_id=person.pk, kind=Kind.DIGEST,
+                                                                      url=context["unsubscribe_url"]))
 
 
 def _claim(person: User, week: date, claim: str) -> bool:

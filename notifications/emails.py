@@ -84,4 +84,5 @@ def notification_email(notification: Notification) -> EmailMultiAlternatives:
             "button_label": summary.button_label or _("Open in the returns portal"),
         }
     return build_email(to=[recipient.email], subject=subject, template="notifications/email", context=context,
-                       language=language, headers=unsubscribe_headers(user_id=recipient.pk, kind=kind))
+                       language=language, headers=unsubscribe_headers(user_id=recipient.pk, kind=kind,
+                                                                      url=context["unsubscribe_url"]))

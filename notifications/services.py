@@ -11,7 +11,7 @@ from accounts.models import User
 from returns_portal.jobs import enqueue_on_commit
 
 from .emails import notification_email
-from .kinds import CHOICE_FIELDS, wants_email
+from .kinds import CHOICE_FIELDS, can_turn_off, wants_email
 from .messages import is_registered, kind_of
 from .models import Notification
 
@@ -151,7 +151,7 @@ def email_kind_turn_off(*, user_id: int, kind: str) -> bool:
     """Turn e-mails of ``kind`` off for user ``user_id`` (the one-click unsubscribe); True if the
     user exists. Turning off what is already off changes nothing. Refuses (``ValueError``) a kind
     nobody may turn off (money)."""
-    if kind not in CHOICE_FIELDS:
+    if not can_turn_off(kind):
         raise ValueError(f"E-mails of kind {kind!r} cannot be turned off.")
     return User.objects.filter(pk=user_id).update(**{CHOICE_FIELDS[kind]: False}) > 0
 

@@ -53,10 +53,11 @@ def unsubscribe_url(*, user_id: int, kind: str) -> str:
     return site_link(reverse("notifications:unsubscribe", args=[unsubscribe_token(user_id=user_id, kind=kind)]))
 
 
-def unsubscribe_headers(*, user_id: int, kind: str) -> dict[str, str]:
+def unsubscribe_headers(*, user_id: int, kind: str, url: str = "") -> dict[str, str]:
     """The headers that let a mail program offer "Unsubscribe" and post it in one click (RFC 8058);
-    none for a kind that is always sent."""
+    none for a kind that is always sent. ``url``: the e-mail's own unsubscribe link, when its
+    text already shows one (the same link in both places)."""
     if not can_turn_off(kind):
         return {}
-    return {"List-Unsubscribe": f"<{unsubscribe_url(user_id=user_id, kind=kind)}>",
+    return {"List-Unsubscribe": f"<{url or unsubscribe_url(user_id=user_id, kind=kind)}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
