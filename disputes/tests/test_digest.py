@@ -1,7 +1,6 @@
 """The sellers' weekly digest: who gets it, what it lists, at most once per person per week,
 released for a retry when sending fails or the run is cut short, the same window however late
 the retry, and queries that do not grow with the data."""
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,6 +20,7 @@ from disputes.tasks import send_weekly_digests
 from disputes.tests.factories import DisputeFactory, disputable_line
 from notifications.models import WeeklyDigest
 from returns_portal.celery import app as celery_app
+from returns_portal.testing import together
 
 MONDAY = datetime(2026, 3, 9, 5, 0, tzinfo=UTC)  # 08:00 in Moscow
 FAILING_BACKEND = "notifications.tests.email_backends.FailingEmailBackend"
@@ -305,25 +305,11 @@ def test_simultaneous_runs_send_each_person_one_digest(mailoutbox):
     with time_machine.travel(MONDAY, tick=True):
         store = a_store_with_a_week(MONDAY)
         people = [SellerFactory(store=store) for _ in range(6)]
-    workers = 4
-    barrier = threading.Barrier(workers, timeout=10)
-    outcomes: list = []
+    def run() -> int:
+        # The moment is passed, not travelled to: time_machine's clock is one for the whole process.
+        return weekly_digests_send(now=MONDAY + timedelta(minutes=1))
 
-    def run() -> None:
-        try:
-            barrier.wait()
-            # The moment is passed, not travelled to: time_machine's clock is one for the whole process.
-            outcomes.append(weekly_digests_send(now=MONDAY + timedelta(minutes=1)))
-        except Exception as error:  # surfaced by the assertion below
-            outcomes.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(20)
+    outcomes = [value for _kind, value in together(*[run] * 4, timeout=20)]
 
     assert all(isinstance(o, int) for o in outcomes) and sum(outcomes) == len(people), outcomes
     assert sorted(m.to[0] for m in mailoutbox) == sorted(p.email for p in people)
